@@ -1,0 +1,266 @@
+"""The one settings tree: env (``CONNECTOR_`` prefix, ``__`` nesting) over an optional YAML file.
+
+Nothing else in the package reads the environment. ``load_settings`` validates
+everything once, at start-up, and turns the first problem into a ``ConfigError``
+whose message names the setting by its environment variable.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from connector.errors import ConfigError
+
+ENV_PREFIX = "CONNECTOR_"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+
+
+def parse_duration(value: Any) -> Any:
+    """Accept ``900``, ``"900"``, ``"15m"``, ``"24h"``, ``"30d"`` and return seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration must be a number of seconds or like 15m, 24h, 30d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        match = _DURATION.match(value.lower())
+        if not match:
+            raise ValueError(f"invalid duration {value!r}: use seconds or a number with s/m/h/d/w")
+        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    else:
+        return value
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+"""Seconds; accepts ``900``, ``15m``, ``24h``, ``30d``."""
+
+
+def _split_list(value: Any) -> Any:
+    """Let list settings come from env as ``a,b,c`` or as a JSON list."""
+    if isinstance(value, str):
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OpenAISettings(_Section):
+    """The audit-log source."""
+
+    base_url: str = Field(
+        "https://api.openai.com/v1",
+        description="API base URL; the path /organization/audit_logs is appended.",
+    )
+    admin_key: SecretStr | None = Field(
+        None, description="OpenAI Admin API key (sk-admin-…). Required for run, backfill and check."
+    )
+    organization_id: str | None = Field(
+        None,
+        description="Your org id (org-…), written to OCSF cloud.org.uid; the events do not carry it.",
+    )
+    lookback: Duration = Field(86400.0, description="How far back the first run starts.")
+    tenant_stream: bool = Field(
+        True, description="Also read tenant-scoped events (tenant_only=true) as a second stream."
+    )
+    event_types: CsvList = Field(default_factory=list, description="Server-side filter: event types.")
+    project_ids: CsvList = Field(default_factory=list, description="Server-side filter: project ids.")
+    actor_ids: CsvList = Field(default_factory=list, description="Server-side filter: actor ids.")
+    actor_emails: CsvList = Field(default_factory=list, description="Server-side filter: actor e-mails.")
+    resource_ids: CsvList = Field(default_factory=list, description="Server-side filter: resource ids.")
+    page_limit: int = Field(100, ge=1, le=100, description="Events per page (the API allows 1-100).")
+    timeout: Duration = Field(30.0, gt=0, description="Per-request timeout.")
+    max_retries: int = Field(8, ge=0, description="Retries of one request before the poll gives up.")
+    retry_base: Duration = Field(0.5, gt=0, description="First backoff delay; doubles per retry.")
+    retry_max: Duration = Field(30.0, gt=0, description="Cap of one backoff delay.")
+    retry_after_max: Duration = Field(
+        300.0, gt=0, description="Longest Retry-After honoured; longer requests wait this long."
+    )
+    ca_bundle: Path | None = Field(None, description="CA bundle for TLS verification (default: system).")
+    verify_tls: bool = Field(True, description="Verify the API's TLS certificate. Leave on.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class PollSettings(_Section):
+    """Collection windows and pacing (design.md §2)."""
+
+    interval: Duration = Field(60.0, gt=0, description="Time between polls in steady state.")
+    overlap: Duration = Field(
+        300.0,
+        ge=0,
+        description="How far each poll re-reads before the watermark to catch late events.",
+    )
+    settle: Duration = Field(
+        5.0, ge=0, description="A poll reads up to server time minus this (not used by run --once)."
+    )
+    max_slice: Duration = Field(86400.0, gt=0, description="Longest time slice read as one batch.")
+    min_slice: Duration = Field(1.0, ge=1, description="Shortest slice the density adaptation may use.")
+    slice_events: int = Field(
+        5000,
+        ge=100,
+        description="Target events per slice; the slice length adapts to stay near it.",
+    )
+    tenant_retry: Duration = Field(
+        3600.0,
+        gt=0,
+        description="How long to wait before asking again for a tenant stream the key may not read.",
+    )
+
+
+SinkType = Literal["file", "stdout"]
+
+
+class SinkSettings(_Section):
+    """Where normalized events go."""
+
+    type: SinkType = Field(
+        "file", description="file, stdout (kafka and splunk_hec arrive with their issues)."
+    )
+    path: Path = Field(Path("connector-output/events.ndjson"), description="NDJSON file for the file sink.")
+    fsync: bool = Field(True, description="fsync the file before the checkpoint commits.")
+
+
+class CheckpointSettings(_Section):
+    """Where the per-stream checkpoint lives."""
+
+    backend: Literal["sqlite"] = Field("sqlite", description="Checkpoint backend.")
+    path: Path = Field(Path("connector-state/checkpoint.db"), description="SQLite checkpoint file.")
+
+
+class OutputSettings(_Section):
+    """The output schema."""
+
+    format: Literal["ocsf", "raw"] = Field("ocsf", description="ocsf (OCSF 1.8.0) or raw.")
+
+
+class MetricsSettings(_Section):
+    """The Prometheus and health endpoint."""
+
+    enabled: bool = Field(True, description="Serve /metrics, /healthz and /readyz.")
+    host: str = Field("127.0.0.1", description="Listen address; 0.0.0.0 in a container.")
+    port: int = Field(9464, ge=0, le=65535, description="Listen port (0 = any free port).")
+
+
+class LogSettings(_Section):
+    """Logging."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    format: Literal["text", "json"] = Field("text", description="text for humans, json for collectors.")
+
+
+class DeadLetterSettings(_Section):
+    """Where events that cannot be normalized go (never dropped)."""
+
+    path: Path = Field(
+        Path("connector-state/dead-letter.ndjson"),
+        description="NDJSON file of dead-lettered events.",
+    )
+
+
+class Settings(BaseSettings):
+    """The whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    poll: PollSettings = Field(default_factory=PollSettings)
+    sink: SinkSettings = Field(default_factory=SinkSettings)
+    checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
+    output: OutputSettings = Field(default_factory=OutputSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    dead_letter: DeadLetterSettings = Field(default_factory=DeadLetterSettings)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.poll.min_slice > self.poll.max_slice:
+            raise ValueError("poll.min_slice must not exceed poll.max_slice")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit overrides, then env, then the YAML file (if any).
+        yaml_file = _YAML_FILE.get("path")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if yaml_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+
+# pydantic-settings reads sources at construction time; this holds the --config
+# path for that one call (load_settings sets and clears it).
+_YAML_FILE: dict[str, Path | None] = {"path": None}
+
+
+def env_name(loc: tuple[int | str, ...]) -> str:
+    """The environment variable that sets the field at ``loc``."""
+    return ENV_PREFIX + "__".join(str(part).upper() for part in loc)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read and validate every setting, or raise ``ConfigError`` naming the first bad one."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"--config {config_file}: no such file")
+    _YAML_FILE["path"] = config_file
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(part for part in first["loc"] if isinstance(part, str | int))
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown setting"
+        raise ConfigError(f"{env_name(loc) if loc else 'configuration'}: {message}") from None
+    except ValueError as exc:  # YAML syntax errors and the like
+        raise ConfigError(f"configuration: {exc}") from None
+    finally:
+        _YAML_FILE["path"] = None

@@ -1,0 +1,288 @@
+"""Collect → normalize → publish → commit, one time slice at a time (design.md §2).
+
+This is the only module that saves checkpoints, and it saves one only after the
+sink (and the dead-letter file) returned for every event of the slice. The cursor
+that is persisted is time: a watermark plus the ids delivered in the overlap, so
+the algorithm is correct whatever order the API pages in.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from connector.checkpoint import CheckpointStore
+from connector.config import PollSettings
+from connector.deadletter import DeadLetterFile
+from connector.errors import RetriableError
+from connector.metrics import Metrics
+from connector.models import BackfillPlan, Checkpoint, Event, OutputRecord, Window
+from connector.normalize import Normalizer
+from connector.serialize import dumps
+from connector.server import Health
+from connector.sinks import Sink
+from connector.source.client import AuditLogClient, AuditQuery, is_valid_event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """One independently checkpointed read of the audit log."""
+
+    name: str
+    query: AuditQuery
+
+
+@dataclass(slots=True)
+class _Slice:
+    """What one window yielded: new events to deliver, and unusable ones to dead-letter."""
+
+    window: Window
+    events: list[Event]
+    invalid: list[Event]
+    fetched: int
+
+
+class Stopped(Exception):
+    """Raised inside a fetch when a stop was requested; nothing was published."""
+
+
+class Pipeline:
+    """Moves events of one stream from the API to the sink, slice by slice."""
+
+    def __init__(
+        self,
+        *,
+        client: AuditLogClient,
+        normalizer: Normalizer,
+        sink: Sink,
+        store: CheckpointStore,
+        dead_letter: DeadLetterFile,
+        poll: PollSettings,
+        metrics: Metrics,
+        stop: threading.Event,
+        health: Health | None = None,
+    ) -> None:
+        self._client = client
+        self._health = health or Health(poll_interval=poll.interval)
+        self._normalizer = normalizer
+        self._sink = sink
+        self._store = store
+        self._dead_letter = dead_letter
+        self._poll = poll
+        self._metrics = metrics
+        self._stop = stop
+        self._overlap = int(poll.overlap)
+        # A slice is abandoned and split when it holds this many new events.
+        self._slice_cap = poll.slice_events * 2
+
+    # -- steady state and catch-up ---------------------------------------------------
+
+    def start_checkpoint(self, stream: Stream, start: int) -> Checkpoint:
+        """The stream's checkpoint; on a first run, one that starts at ``start`` is saved now.
+
+        Saving the starting point at once keeps a first run that crashes from
+        sliding its lookback forward on restart.
+        """
+        checkpoint = self._store.load(stream.name)
+        if checkpoint is None:
+            checkpoint = Checkpoint(stream=stream.name, watermark=start, updated_at=time.time())
+            self._store.save(checkpoint)
+            log.info("stream %s: first run, reading from %s", stream.name, _iso(start))
+        self._metrics.watermark.labels(stream=stream.name).set(checkpoint.watermark)
+        return checkpoint
+
+    def catch_up(self, stream: Stream, checkpoint: Checkpoint, target_end: int) -> Checkpoint:
+        """Deliver every slice from the watermark (minus the overlap) up to ``target_end``."""
+        first = True
+        while checkpoint.watermark < target_end and not self._stop.is_set():
+            length = int(checkpoint.slice_seconds or self._poll.max_slice)
+            end = min(checkpoint.watermark + length, target_end)
+            start = checkpoint.watermark - self._overlap if first else checkpoint.watermark
+            window = Window(max(start, 0), end)
+            try:
+                collected = self._collect(
+                    stream, window, checkpoint.recent_ids, split=length > self._poll.min_slice
+                )
+            except Stopped:
+                break
+            if collected is None:
+                checkpoint = replace(checkpoint, slice_seconds=max(int(self._poll.min_slice), length // 2))
+                log.info(
+                    "stream %s: slice too dense, shortening it to %ss",
+                    stream.name,
+                    checkpoint.slice_seconds,
+                )
+                continue
+            checkpoint = self._deliver(stream, checkpoint, collected, watermark=end)
+            first = False
+        return checkpoint
+
+    # -- operator backfill ------------------------------------------------------------
+
+    def backfill(self, stream: Stream, checkpoint: Checkpoint) -> Checkpoint:
+        """Continue the checkpoint's backfill plan: re-read and deliver ``[next, end)``.
+
+        The watermark and recent ids are left alone; an operator backfill may
+        re-deliver events the stream already sent (the sink dedupes on id).
+        """
+        while (plan := checkpoint.backfill) is not None and not self._stop.is_set():
+            if plan.done:
+                checkpoint = replace(checkpoint, backfill=None)
+                self._commit(checkpoint)
+                log.info(
+                    "stream %s: backfill of [%s, %s) done",
+                    stream.name,
+                    _iso(plan.start),
+                    _iso(plan.end),
+                )
+                break
+            length = int(checkpoint.slice_seconds or self._poll.max_slice)
+            window = Window(plan.next, min(plan.next + length, plan.end))
+            try:
+                collected = self._collect(stream, window, {}, split=length > self._poll.min_slice)
+            except Stopped:
+                break
+            if collected is None:
+                checkpoint = replace(checkpoint, slice_seconds=max(int(self._poll.min_slice), length // 2))
+                continue
+            checkpoint = self._deliver(stream, checkpoint, collected, plan=replace(plan, next=window.end))
+        return checkpoint
+
+    def plan_backfill(self, stream: Stream, checkpoint: Checkpoint, since: int, until: int) -> Checkpoint:
+        """Record an operator backfill of ``[since, until)`` in the checkpoint."""
+        checkpoint = replace(checkpoint, backfill=BackfillPlan(start=since, end=until, next=since))
+        self._commit(checkpoint)
+        return checkpoint
+
+    # -- the three steps ------------------------------------------------------------------
+
+    def _collect(
+        self, stream: Stream, window: Window, delivered: Mapping[str, int], *, split: bool
+    ) -> _Slice | None:
+        """Fetch every page of ``window``; None when it holds too many new events to keep."""
+        seen: set[str] = set()
+        events: list[Event] = []
+        invalid: list[Event] = []
+        fetched = duplicates = 0
+        fetched_counter = self._metrics.events_fetched.labels(stream=stream.name)
+        for page in self._client.iter_window(stream.query, window):
+            if self._stop.is_set():
+                raise Stopped
+            self._health.beat()
+            fetched += len(page.events)
+            fetched_counter.inc(len(page.events))
+            for event in page.events:
+                if not is_valid_event(event):
+                    invalid.append(event)
+                    continue
+                event_id = event["id"]
+                if event_id in delivered or event_id in seen:
+                    duplicates += 1
+                    continue
+                seen.add(event_id)
+                events.append(event)
+            self._metrics.batch_in_flight.set(len(events))
+            if split and len(events) > self._slice_cap:
+                self._metrics.batch_in_flight.set(0)
+                return None
+        self._metrics.events_deduplicated.labels(stream=stream.name).inc(duplicates)
+        return _Slice(window=window, events=events, invalid=invalid, fetched=fetched)
+
+    def _deliver(
+        self,
+        stream: Stream,
+        checkpoint: Checkpoint,
+        collected: _Slice,
+        *,
+        watermark: int | None = None,
+        plan: BackfillPlan | None = None,
+    ) -> Checkpoint:
+        """Normalize, publish, dead-letter, then commit the next checkpoint."""
+        events = collected.events
+        events.sort(key=_order)
+        records, dead = self._normalize(stream, events)
+        dead.extend(
+            (stream.name, "invalid_event", "event lacks a string id or an integer effective_at", e)
+            for e in collected.invalid
+        )
+        started = time.monotonic()
+        try:
+            self._sink.publish(records)
+        except RetriableError:
+            self._health.sink_ok = False
+            raise
+        self._health.sink_ok = True
+        self._metrics.sink_publish_duration.labels(sink=self._sink.name).observe(time.monotonic() - started)
+        self._dead_letter.write(dead)
+        for _, reason, _, _ in dead:
+            self._metrics.events_dead_lettered.labels(reason=reason).inc()
+
+        next_checkpoint = replace(
+            checkpoint,
+            slice_seconds=self._adapt(checkpoint, collected),
+            updated_at=time.time(),
+        )
+        if watermark is not None:
+            floor = watermark - self._overlap
+            recent = {k: v for k, v in checkpoint.recent_ids.items() if v >= floor}
+            recent.update((e["id"], e["effective_at"]) for e in events if e["effective_at"] >= floor)
+            next_checkpoint = replace(next_checkpoint, watermark=watermark, recent_ids=recent)
+        if plan is not None:
+            next_checkpoint = replace(next_checkpoint, backfill=plan)
+        self._commit(next_checkpoint)
+        self._metrics.events_published.labels(stream=stream.name).inc(len(records))
+        self._metrics.batch_in_flight.set(0)
+        log.info(
+            "stream %s: window [%s, %s) fetched %d, published %d, dead-lettered %d",
+            stream.name,
+            _iso(collected.window.start),
+            _iso(collected.window.end),
+            collected.fetched,
+            len(records),
+            len(dead),
+        )
+        return next_checkpoint
+
+    def _normalize(
+        self, stream: Stream, events: list[Event]
+    ) -> tuple[list[OutputRecord], list[tuple[str, str, str, Any]]]:
+        records: list[OutputRecord] = []
+        dead: list[tuple[str, str, str, Any]] = []
+        normalize = self._normalizer.normalize
+        for event in events:
+            try:
+                value = dumps(normalize(event))
+            except Exception as exc:
+                dead.append((stream.name, "normalize_error", f"{type(exc).__name__}: {exc}", event))
+                continue
+            records.append(OutputRecord(event["id"], value, str(event.get("type")), event["effective_at"]))
+        return records, dead
+
+    def _commit(self, checkpoint: Checkpoint) -> None:
+        self._store.save(checkpoint)
+        self._metrics.watermark.labels(stream=checkpoint.stream).set(checkpoint.watermark)
+
+    def _adapt(self, checkpoint: Checkpoint, collected: _Slice) -> int:
+        """Next slice length: shrink when dense, grow when sparse, within the limits."""
+        length = int(checkpoint.slice_seconds or self._poll.max_slice)
+        count = len(collected.events)
+        target = self._poll.slice_events
+        if count > target:
+            length = int(length * target / count)
+        elif count < target // 4:
+            length *= 2
+        return max(int(self._poll.min_slice), min(int(self._poll.max_slice), length))
+
+
+def _order(event: Event) -> tuple[int, str]:
+    return event["effective_at"], event["id"]
+
+
+def _iso(ts: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))

@@ -1,0 +1,327 @@
+"""HTTP client for ``GET /organization/audit_logs``: wire encoding, retries, error classification.
+
+Every httpx exception and every non-2xx answer is translated here, once, into the
+connector's error tree: ``SourceUnavailable`` (retried with capped, jittered
+exponential backoff that honours ``Retry-After``), ``AuthError`` (401/403) and
+``ApiRequestError`` (400 and other client errors). Nothing above this module
+sees httpx.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+
+from connector import __version__
+from connector.config import OpenAISettings
+from connector.errors import (
+    ApiRequestError,
+    AuthError,
+    PaginationError,
+    SourceUnavailable,
+)
+from connector.metrics import Metrics
+from connector.models import Page, Window
+
+log = logging.getLogger(__name__)
+
+AUDIT_LOGS_PATH = "/organization/audit_logs"
+_RETRY_STATUSES = {408, 409, 429} | set(range(500, 600))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """The server-side filters of one stream; repeated on every page."""
+
+    tenant_only: bool = False
+    event_types: tuple[str, ...] = ()
+    project_ids: tuple[str, ...] = ()
+    actor_ids: tuple[str, ...] = ()
+    actor_emails: tuple[str, ...] = ()
+    resource_ids: tuple[str, ...] = ()
+    limit: int = 100
+
+    def params(self, window: Window, after: str | None = None) -> list[tuple[str, str]]:
+        """The exact wire parameters: bracketed names, one repeated key per list value."""
+        params: list[tuple[str, str]] = [
+            ("effective_at[gte]", str(window.start)),
+            ("effective_at[lt]", str(window.end)),
+            ("limit", str(self.limit)),
+        ]
+        for name, values in (
+            ("event_types[]", self.event_types),
+            ("project_ids[]", self.project_ids),
+            ("actor_ids[]", self.actor_ids),
+            ("actor_emails[]", self.actor_emails),
+            ("resource_ids[]", self.resource_ids),
+        ):
+            params.extend((name, value) for value in values)
+        if self.tenant_only:
+            params.append(("tenant_only", "true"))
+        if after is not None:
+            params.append(("after", after))
+        return params
+
+
+@dataclass
+class ServerClock:
+    """Estimates the API server's current time from its ``Date`` headers.
+
+    Window bounds come from here so a host whose own clock is off neither skips
+    nor delays events (design.md §2, Clocks).
+    """
+
+    _server_time: float | None = None
+    _received_at: float = 0.0
+    _newest_event: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def observe(self, server_time: float | None, newest_event: int = 0) -> None:
+        with self._lock:
+            if server_time is not None:
+                self._server_time = server_time
+                self._received_at = time.monotonic()
+            self._newest_event = max(self._newest_event, newest_event)
+
+    @property
+    def known(self) -> bool:
+        return self._server_time is not None
+
+    def now(self) -> float:
+        with self._lock:
+            if self._server_time is None:
+                estimate = time.time()
+            else:
+                estimate = self._server_time + (time.monotonic() - self._received_at)
+            return max(estimate, float(self._newest_event))
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Remove every occurrence of ``secret`` (and its long prefixes) from ``text``."""
+    if secret and len(secret) >= 8:
+        text = text.replace(secret, "***").replace(secret[: len(secret) // 2], "***")
+    return text
+
+
+class AuditLogClient:
+    """Reads pages of the audit log with retries; one instance per process."""
+
+    def __init__(
+        self,
+        settings: OpenAISettings,
+        *,
+        metrics: Metrics,
+        stop: threading.Event | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: ServerClock | None = None,
+    ) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._stop = stop or threading.Event()
+        self.clock = clock or ServerClock()
+        self._secret = settings.admin_key.get_secret_value() if settings.admin_key else None
+        verify: Any = str(settings.ca_bundle) if settings.ca_bundle else settings.verify_tls
+        self._http = httpx.Client(
+            base_url=settings.base_url,
+            timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
+            verify=verify,
+            transport=transport,
+            headers={"User-Agent": f"openai-audit-connector/{__version__}"},
+            follow_redirects=False,
+        )
+        self._rng = random.Random()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- paging -------------------------------------------------------------------
+
+    def iter_window(self, query: AuditQuery, window: Window) -> Iterator[Page]:
+        """Yield every page of ``window``; a cursor seen twice raises ``PaginationError``."""
+        seen: set[str] = set()
+        after: str | None = None
+        while True:
+            page = self.fetch_page(query, window, after)
+            yield page
+            if not page.has_more:
+                return
+            if not page.last_id:
+                if page.events:
+                    raise SourceUnavailable("the API said has_more but gave no last_id to continue from")
+                return
+            if page.last_id in seen:
+                raise PaginationError(
+                    f"the API repeated cursor {page.last_id!r} in window "
+                    f"[{window.start}, {window.end}); the window will be read again later"
+                )
+            seen.add(page.last_id)
+            after = page.last_id
+
+    def fetch_page(self, query: AuditQuery, window: Window, after: str | None = None) -> Page:
+        """One page, retried on transient failures; raises a ``ConnectorError`` otherwise."""
+        attempt = 0
+        while True:
+            try:
+                return self._request(query.params(window, after))
+            except SourceUnavailable as exc:
+                if attempt >= self._settings.max_retries or self._stop.is_set():
+                    raise
+                delay = self._backoff(attempt, exc.retry_after)
+                log.warning(
+                    "audit-log request failed (%s); retry %d/%d in %.2fs",
+                    exc,
+                    attempt + 1,
+                    self._settings.max_retries,
+                    delay,
+                )
+                if exc.retry_after is not None:
+                    self._metrics.rate_limited_wait.inc(delay)
+                if self._stop.wait(delay):
+                    raise
+                attempt += 1
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self._settings.retry_after_max)
+        ceiling = min(self._settings.retry_max, self._settings.retry_base * (1 << min(attempt, 30)))
+        # "Equal jitter": never less than half the step, so retries stay spaced out.
+        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+    # -- one request ---------------------------------------------------------------
+
+    def _request(self, params: list[tuple[str, str]]) -> Page:
+        headers = {"Authorization": f"Bearer {self._secret}"} if self._secret else {}
+        started = time.monotonic()
+        try:
+            response = self._http.get(f"{AUDIT_LOGS_PATH}?{urlencode(params)}", headers=headers)
+        except httpx.TimeoutException as exc:
+            self._count("error", "timeout")
+            raise SourceUnavailable(f"timeout: {type(exc).__name__}") from exc
+        except httpx.TransportError as exc:
+            self._count("error", "connection")
+            raise SourceUnavailable(f"connection error: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self._metrics.api_request_duration.observe(time.monotonic() - started)
+        return self._classify(response)
+
+    def _count(self, status_class: str, retry_reason: str | None = None) -> None:
+        self._metrics.api_requests.labels(status_class=status_class).inc()
+        if retry_reason is not None:
+            self._metrics.api_retries.labels(reason=retry_reason).inc()
+
+    def _classify(self, response: httpx.Response) -> Page:
+        status = response.status_code
+        request_id = response.headers.get("x-request-id")
+        server_time = _parse_date(response.headers.get("date"))
+        if status == 200:
+            self._count("2xx")
+            try:
+                page = _parse_page(response.content, server_time, request_id)
+            except ValueError as exc:
+                self._count("2xx", "malformed")
+                raise SourceUnavailable(f"malformed response (request {request_id}): {exc}") from exc
+            newest = max((e["effective_at"] for e in page.events if is_valid_event(e)), default=0)
+            self.clock.observe(server_time, newest)
+            return page
+        self.clock.observe(server_time)
+        message = redact(_api_message(response), self._secret)
+        where = f"HTTP {status} (request {request_id})"
+        if status in _RETRY_STATUSES:
+            is_429 = status == 429
+            self._count("4xx" if status < 500 else "5xx", "rate_limited" if is_429 else "server_error")
+            retry_after = _retry_after(response) if is_429 else None
+            raise SourceUnavailable(f"{where}: {message}", retry_after=retry_after)
+        self._count("4xx" if status < 500 else "error")
+        if status in (401, 403):
+            hint = (
+                "the Admin key is wrong or revoked"
+                if status == 401
+                else "the key may not read audit logs (is it an Admin key, and is audit logging enabled?)"
+            )
+            raise AuthError(f"{where}: {hint}: {message}", status=status)
+        raise ApiRequestError(f"{where}: the API rejected the request: {message}", status=status)
+
+
+def _parse_page(body: bytes, server_time: float | None, request_id: str | None) -> Page:
+    """Validate the envelope; events lacking an id or time are left for the pipeline to dead-letter."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON ({len(body)} bytes): {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ValueError("the body is not a JSON object")
+    data = doc.get("data")
+    has_more = doc.get("has_more")
+    last_id = doc.get("last_id")
+    if not isinstance(data, list):
+        raise ValueError("'data' is missing or not a list")
+    if not isinstance(has_more, bool):
+        raise ValueError("'has_more' is missing or not a boolean")
+    if last_id is not None and not isinstance(last_id, str):
+        raise ValueError("'last_id' is not a string")
+    if not all(isinstance(event, dict) for event in data):
+        raise ValueError("an element of 'data' is not an object")
+    return Page(
+        events=data,
+        has_more=has_more,
+        last_id=last_id,
+        server_time=server_time,
+        request_id=request_id,
+    )
+
+
+def is_valid_event(event: dict[str, Any]) -> bool:
+    """True when the event has what windowing and dedupe need: a string id, an int time."""
+    effective_at = event.get("effective_at")
+    event_id = event.get("id")
+    return (
+        isinstance(event_id, str)
+        and bool(event_id)
+        and isinstance(effective_at, int)
+        and not isinstance(effective_at, bool)
+    )
+
+
+def _parse_date(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        raw = response.headers.get(header)
+        if raw is None:
+            continue
+        try:
+            return max(float(raw) * scale, 0.0)
+        except ValueError:
+            when = _parse_date(raw)
+            if when is not None:
+                return max(when - time.time(), 0.0)
+    return None
+
+
+def _api_message(response: httpx.Response) -> str:
+    """OpenAI's ``error.message`` if the body has one, else a short excerpt."""
+    try:
+        doc = orjson.loads(response.content)
+        message = doc["error"]["message"]
+        if isinstance(message, str):
+            return message
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        pass
+    return response.text[:200].strip() or response.reason_phrase
