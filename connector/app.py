@@ -43,7 +43,7 @@ class App:
         for close in (self.sink.close, self.store.close, self.client.close):
             try:
                 close()
-            except Exception:  # noqa: BLE001 - closing must try every part
+            except Exception:  # closing must try every part
                 log.exception("error while closing")
 
 

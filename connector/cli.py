@@ -23,7 +23,7 @@ import orjson
 
 from connector import __version__
 from connector.config import Settings, load_settings, parse_duration
-from connector.errors import AuthError, ConfigError, ConnectorError, FatalError, RetriableError
+from connector.errors import AuthError, ConfigError, FatalError, RetriableError
 
 log = logging.getLogger("connector")
 
@@ -43,7 +43,9 @@ def parse_time(value: str, *, now: float | None = None) -> int:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"invalid time {value!r}: use ISO 8601, Unix seconds, or a duration like 24h") from None
+        raise ConfigError(
+            f"invalid time {value!r}: use ISO 8601, Unix seconds, or a duration like 24h"
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return math.floor(parsed.timestamp())
@@ -248,7 +250,10 @@ def cmd_simulator(args: argparse.Namespace, settings: Settings | None) -> int:
     _install_signals(stop)
 
     def ready(server: Any) -> None:
-        print(f"simulator serving {server.url}/organization/audit_logs (Admin key: {args.admin_key})", flush=True)
+        print(
+            f"simulator serving {server.url}/organization/audit_logs (Admin key: {args.admin_key})",
+            flush=True,
+        )
 
     run_simulator(
         host=args.host,
@@ -266,9 +271,17 @@ def cmd_simulator(args: argparse.Namespace, settings: Settings | None) -> int:
 
 
 def cmd_mapping(args: argparse.Namespace, settings: Settings | None) -> int:
-    from connector.normalize.docs import render_mapping_markdown, render_mapping_table
+    from connector.normalize import ocsf_enums as enums
+    from connector.normalize.docs import render_mapping_markdown
+    from connector.normalize.table import MAPPING
 
-    print(render_mapping_markdown() if args.markdown else render_mapping_table(), end="")
+    if args.markdown:
+        print(render_mapping_markdown(), end="")
+        return EXIT_OK
+    for row in MAPPING.values():
+        activity = enums.activity_name(row.class_uid, row.activity_id)
+        print(f"{row.type:55} {row.class_uid} {enums.class_name(row.class_uid):24} {activity}")
+    print(f"{len(MAPPING)} event types; any other type maps to Entity Management (3004) by its verb.")
     return EXIT_OK
 
 

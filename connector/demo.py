@@ -79,6 +79,7 @@ def _demo_settings(args: argparse.Namespace, settings: Settings, base_url: str, 
 def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Run until Ctrl-C or ``--duration``; print a summary every few seconds."""
     key = "sk-admin-demo-" + secrets.token_hex(12)
+    _fresh(args.output)
     now = int(time.time())
     store = EventStore()
     store.add_many(generate_events(args.events, start=now - 3 * 86400, end=now, seed=7))
@@ -94,17 +95,24 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     demo = _demo_settings(args, settings, server.url, key)
+    log_file = _log_to_file(args.output / "connector.log")
     app = build_app(demo, stop=stop)
     worker = threading.Thread(target=_run_quietly, args=(app,), name="pipeline", daemon=True)
     tally = OutputTally(demo.sink.path)
     metrics_url = f"http://127.0.0.1:{app.server.port}/metrics" if app.server else "(disabled)"
     print(f"simulator: {server.url}/organization/audit_logs ({len(store)} events, +{args.rate}/s, 2% late)")
     print(f"output:    {demo.sink.path}   checkpoint: {demo.checkpoint.path}")
+    print(f"log:       {log_file}")
     print(f"metrics:   {metrics_url}   (Ctrl-C to stop)\n", flush=True)
     started = time.monotonic()
     worker.start()
     try:
-        while not stop.wait(SUMMARY_EVERY) and worker.is_alive():
+        while worker.is_alive():
+            left = (
+                args.duration - (time.monotonic() - started) if args.duration is not None else SUMMARY_EVERY
+            )
+            if stop.wait(max(0.0, min(SUMMARY_EVERY, left))):
+                break
             tally.update()
             _print_summary(tally, started)
             if args.duration is not None and time.monotonic() - started >= args.duration:
@@ -118,6 +126,30 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         tally.update()
         _print_summary(tally, started, final=True)
     return 0
+
+
+def _fresh(folder: Path) -> None:
+    """Each demo has a new simulated organization, so it starts from an empty folder."""
+    for name in (
+        "events.ndjson",
+        "checkpoint.db",
+        "checkpoint.db-wal",
+        "checkpoint.db-shm",
+        "dead-letter.ndjson",
+    ):
+        (folder / name).unlink(missing_ok=True)
+
+
+def _log_to_file(path: Path) -> Path:
+    """Keep the terminal for the summary: INFO goes to a file, warnings still to stderr."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for existing in root.handlers:
+        existing.setLevel(logging.WARNING)
+    root.addHandler(handler)
+    return path
 
 
 def _run_quietly(app: object) -> None:

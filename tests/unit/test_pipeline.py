@@ -107,7 +107,7 @@ def test_events_are_published_in_time_order_whatever_the_page_order(tmp_path: Pa
 
 def test_overlap_rereads_skip_what_was_delivered_and_catch_late_events(tmp_path: Path) -> None:
     events = [ev(i, 1000 + i) for i in range(50)]
-    pipeline, source, sink, store = build(events, tmp_path)
+    pipeline, source, sink, _store = build(events, tmp_path)
     checkpoint = pipeline.catch_up(STREAM, pipeline.start_checkpoint(STREAM, 1000), 1060)
     assert len(sink.records) == 50 and checkpoint.watermark == 1060
     # A late event with an older effective_at shows up, plus a new one.

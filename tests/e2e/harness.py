@@ -1,0 +1,126 @@
+"""Runs the connector CLI as a separate process against an in-test simulator over loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from connector.simulator import EventStore, Faults, SimulatorServer
+
+ADMIN_KEY = "sk-admin-e2e-" + "5f3c9a1b7d2e4f60a8b9c0d1e2f3a4b5"
+
+
+@dataclass
+class Output:
+    """What the file sink holds: every parsed document, and torn fragments left by a SIGKILL."""
+
+    docs: list[dict[str, Any]]
+    fragments: int
+
+    @property
+    def ids(self) -> list[str]:
+        return [d["metadata"]["uid"] if "metadata" in d else d["id"] for d in self.docs]
+
+    def duplicates(self) -> int:
+        return sum(n - 1 for n in Counter(self.ids).values())
+
+
+def read_output(path: Path) -> Output:
+    docs: list[dict[str, Any]] = []
+    fragments = 0
+    if path.exists():
+        for line in path.read_bytes().splitlines():
+            if not line.strip():
+                continue
+            try:
+                docs.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                fragments += 1
+    return Output(docs, fragments)
+
+
+class Workspace:
+    """One connector deployment: its folder, its settings, its processes."""
+
+    def __init__(self, root: Path, base_url: str, *, key: str = ADMIN_KEY, **settings: str) -> None:
+        self.root = root
+        self.output = root / "events.ndjson"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
+        self.env.update(
+            {
+                "CONNECTOR_OPENAI__BASE_URL": base_url,
+                "CONNECTOR_OPENAI__ADMIN_KEY": key,
+                "CONNECTOR_OPENAI__ORGANIZATION_ID": "org-e2e",
+                "CONNECTOR_OPENAI__LOOKBACK": "4d",
+                "CONNECTOR_OPENAI__RETRY_BASE": "0.05",
+                "CONNECTOR_OPENAI__RETRY_MAX": "0.5",
+                "CONNECTOR_SINK__TYPE": "file",
+                "CONNECTOR_SINK__PATH": str(self.output),
+                "CONNECTOR_CHECKPOINT__PATH": str(root / "checkpoint.db"),
+                "CONNECTOR_DEAD_LETTER__PATH": str(root / "dead-letter.ndjson"),
+                "CONNECTOR_METRICS__PORT": "0",
+                "CONNECTOR_POLL__INTERVAL": "1",
+                "CONNECTOR_POLL__SETTLE": "0",
+                "CONNECTOR_LOG__FORMAT": "json",
+            }
+        )
+        self.env.update({f"CONNECTOR_{k.upper()}": v for k, v in settings.items()})
+        self._runs = 0
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        self._runs += 1
+        log = (self.root / f"run-{self._runs}.log").open("wb")
+        return subprocess.Popen(
+            [sys.executable, "-m", "connector.cli", *args],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
+        )
+
+    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "connector.cli", *args],
+            env=self.env,
+            capture_output=True,
+            timeout=timeout,
+            cwd=self.root,
+            check=False,
+        )
+
+    def logs(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in sorted(self.root.glob("run-*.log")))
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float, every: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return condition()
+
+
+def terminate(proc: subprocess.Popen[bytes], *, grace: float = 30) -> int:
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=grace)
+
+
+def serve(store: EventStore, faults: Faults | None = None, **kwargs: Any) -> SimulatorServer:
+    """A simulator on 127.0.0.1 that accepts ``ADMIN_KEY``; use it as a context manager."""
+    return SimulatorServer(store, admin_key=ADMIN_KEY, faults=faults, **kwargs)
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
