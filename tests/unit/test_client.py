@@ -101,7 +101,11 @@ def test_paging_follows_last_id_and_repeats_every_filter() -> None:
         return httpx.Response(200, content=pages[dict(params).get("after")])
 
     client, _ = make_client(handler)
-    got = [e["id"] for p in client.iter_window(AuditQuery(event_types=("login.succeeded",)), Window(1, 2)) for e in p.events]
+    got = [
+        e["id"]
+        for p in client.iter_window(AuditQuery(event_types=("login.succeeded",)), Window(1, 2))
+        for e in p.events
+    ]
     assert got == ["audit_log-0001", "audit_log-0002", "audit_log-0003", "audit_log-0004"]
     assert all(("event_types[]", "login.succeeded") in q and ("effective_at[gte]", "1") in q for q in queries)
 
@@ -134,7 +138,9 @@ def test_429_waits_exactly_retry_after_then_succeeds() -> None:
 
 
 def test_retry_after_beyond_the_cap_waits_the_cap() -> None:
-    answers = iter([httpx.Response(429, headers={"Retry-After": "9999"}), httpx.Response(200, content=page([]))])
+    answers = iter(
+        [httpx.Response(429, headers={"Retry-After": "9999"}), httpx.Response(200, content=page([]))]
+    )
     client, stop = make_client(lambda r: next(answers), retry_after_max=60)
     client.fetch_page(AuditQuery(), Window(1, 2))
     assert stop.waits == [60.0]
@@ -197,7 +203,9 @@ def test_auth_failures_are_fatal_at_once_and_never_show_the_key(status: int) -> 
 
 
 def test_400_is_fatal_with_the_apis_own_message() -> None:
-    body = {"error": {"message": "Invalid value for 'limit'.", "type": "invalid_request_error", "param": "limit"}}
+    body = {
+        "error": {"message": "Invalid value for 'limit'.", "type": "invalid_request_error", "param": "limit"}
+    }
     client, _ = make_client(lambda r: httpx.Response(400, json=body))
     with pytest.raises(ApiRequestError, match="Invalid value for 'limit'"):
         client.fetch_page(AuditQuery(), Window(1, 2))

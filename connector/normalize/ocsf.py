@@ -1,0 +1,256 @@
+"""The OCSF 1.8.0 normalizer: one OpenAI audit event in, one OCSF IAM event (plain dict) out."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from connector.normalize import ocsf_enums as enums
+from connector.normalize.clean import as_str, clean, dumps_raw
+from connector.normalize.ocsf_actor import map_actor
+from connector.normalize.ocsf_targets import build_entity, build_target
+from connector.normalize.table import MAPPING, MappingRow
+
+log = logging.getLogger(__name__)
+
+PRODUCT: dict[str, Any] = {
+    "name": "OpenAI API Platform",
+    "vendor_name": "OpenAI",
+    "feature": {"name": "Audit Logs"},
+}
+CLOUD_PROVIDER = "OpenAI"
+PROFILES = ("cloud",)
+_ENVELOPE_KEYS = frozenset({"id", "type", "effective_at", "object", "project", "actor"})
+_MAX_UNKNOWN_LOGGED = 1000
+
+
+def ocsf_class_name(class_uid: int) -> str:
+    """Return the OCSF caption of ``class_uid``, e.g. ``3004`` → ``"Entity Management"``."""
+    return enums.class_name(class_uid)
+
+
+def _head(class_uid: int, activity_id: int, activity_name: str | None = None) -> dict[str, Any]:
+    """The classification attributes; every uid is derived, none is written by hand."""
+    category_uid = class_uid // 1000
+    class_caption = enums.class_name(class_uid)
+    caption = enums.activity_name(class_uid, activity_id)
+    return {
+        "category_uid": category_uid,
+        "category_name": enums.CATEGORY_NAMES.get(category_uid, "Other"),
+        "class_uid": class_uid,
+        "class_name": class_caption,
+        "activity_id": activity_id,
+        # 99 Other carries the source's own label; type_name keeps the OCSF caption.
+        "activity_name": activity_name or caption,
+        "type_uid": class_uid * 100 + activity_id,
+        "type_name": f"{class_caption}: {caption}",
+        "severity_id": enums.SEVERITY_INFORMATIONAL[0],
+        "severity": enums.SEVERITY_INFORMATIONAL[1],
+    }
+
+
+def _degraded_activity(row: MappingRow) -> tuple[int, str | None]:
+    """Entity Management activity for a known type whose class target is missing."""
+    if row.class_uid == 3006 and row.activity_id not in (5, 6):
+        return 3, None  # membership and privilege changes update the group
+    activity_id, name = enums.verb_activity(row.type)
+    if activity_id == enums.OTHER_ACTIVITY:
+        # "login.succeeded" has no entity verb; the original activity says more.
+        return activity_id, enums.activity_name(row.class_uid, row.activity_id)
+    return activity_id, name
+
+
+# Per-type constants, computed once at import (the normalizer is on the hot path).
+_HEADS = {t: _head(r.class_uid, r.activity_id) for t, r in MAPPING.items()}
+_DEGRADED_HEADS = {
+    t: _head(enums.ENTITY_MANAGEMENT, *_degraded_activity(r))
+    for t, r in MAPPING.items()
+    if r.class_uid != enums.ENTITY_MANAGEMENT
+}
+
+
+class OcsfNormalizer:
+    """Maps raw audit events to OCSF 1.8.0 (IAM category, ``cloud`` profile).
+
+    The rules are those of ``docs/mapping.md``: the per-type table, the degrade rule
+    (a missing target gives Entity Management), the generic mapping of unknown types,
+    and null hygiene. ``normalize`` never raises.
+    """
+
+    format = "ocsf"
+
+    def __init__(self, *, org_id: str | None = None) -> None:
+        """Create a normalizer.
+
+        Args:
+            org_id: The OpenAI organization id (events do not carry it); it becomes
+                ``metadata.tenant_uid`` and ``cloud.org.uid``.
+        """
+        self._org_id = org_id or None
+        self._metadata: dict[str, Any] = {
+            "version": enums.OCSF_VERSION,
+            "product": PRODUCT,
+            "log_provider": "OpenAI Admin API",
+            "log_name": "organization.audit_logs",
+            "profiles": list(PROFILES),
+            "tenant_uid": self._org_id,
+        }
+        self._cloud: dict[str, Any] = {"provider": CLOUD_PROVIDER}
+        if self._org_id:
+            self._cloud["org"] = {"uid": self._org_id}
+        self._unknown_logged: set[str] = set()
+
+    def normalize(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the OCSF document for ``event`` (see the class docstring)."""
+        try:
+            return self._normalize(event)
+        except Exception:
+            # A bug here must not stop the pipeline: emit the generic form instead.
+            log.exception("OCSF mapping failed; emitting the generic form", extra={"event_id": _id(event)})
+            return self._fallback(event)
+
+    def _normalize(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        event_type = _type(event)
+        payload_key, payload = _payload(event, event_type)
+        observables: list[dict[str, Any]] = []
+        actor_fields, actor_user = map_actor(event, observables)
+
+        row = MAPPING.get(event_type)
+        target = None
+        attrs: dict[str, Any]
+        if row is None:
+            self._log_unknown(event_type)
+            prefix = event_type.rpartition(".")[0] or event_type or "unknown"
+            head = _head(enums.ENTITY_MANAGEMENT, *enums.verb_activity(event_type))
+            entity = build_entity(prefix, 99, payload, prefix, observables)
+            entity["name"] = prefix  # §2.6 rule 2; a payload name stays in entity.data
+            attrs = {"entity": entity}
+        elif row.target == "entity":
+            head = _HEADS[event_type]
+            attrs = {"entity": build_entity(*_entity_args(row, payload), observables)}
+        else:
+            target = build_target(row, payload, actor_user, observables)
+            if target is None:
+                head = _DEGRADED_HEADS[event_type]
+                attrs = {"entity": build_entity(*_entity_args(row, payload), observables)}
+            else:
+                class_uid, activity_id, attrs = target
+                same = class_uid == row.class_uid and activity_id == row.activity_id
+                head = _HEADS[event_type] if same else _head(class_uid, activity_id)
+
+        out: dict[str, Any] = dict(head)
+        out["time"] = _epoch_ms(event.get("effective_at"))
+        out["message"] = event_type
+        out["metadata"] = {**self._metadata, "uid": _id(event), "event_code": event_type}
+        _status(out, event_type, payload)
+        unmapped: dict[str, Any] = {}
+        out["cloud"] = self._cloud_for(event.get("project"), unmapped)
+        unmapped_actor = actor_fields.pop("unmapped_actor", None)
+        if unmapped_actor is not None:
+            unmapped["actor"] = unmapped_actor
+        out.update(actor_fields)
+        out.update(attrs)
+        if target is not None and payload is not None:
+            unmapped["payload"] = payload  # 3004 keeps it in entity.data instead
+        for key, value in event.items():
+            if key not in _ENVELOPE_KEYS and key != payload_key:
+                unmapped[key] = value  # e.g. the short-lived top-level ``source`` field
+        out["observables"] = observables
+        out["unmapped"] = unmapped
+        document: dict[str, Any] = clean(out) or {}
+        document["raw_data"] = dumps_raw(event)
+        return document
+
+    def _cloud_for(self, project: Any, unmapped: dict[str, Any]) -> dict[str, Any]:
+        cloud = dict(self._cloud)
+        if isinstance(project, Mapping):
+            project_id, name = as_str(project.get("id")), as_str(project.get("name"))
+        else:
+            project_id, name = as_str(project), None
+        if project is not None:
+            unmapped["project"] = project
+        if project_id is not None:
+            # project_uid is what normalization.md §2.4 specifies; it is deprecated
+            # since OCSF 1.4 in favour of account.uid, so both are set.
+            cloud["project_uid"] = project_id
+            cloud["account"] = {"uid": project_id, "name": name, "type_id": 99, "type": "Project"}
+        return cloud
+
+    def _log_unknown(self, event_type: str) -> None:
+        if event_type in self._unknown_logged or len(self._unknown_logged) >= _MAX_UNKNOWN_LOGGED:
+            return
+        self._unknown_logged.add(event_type)
+        log.warning(
+            "unknown audit event type %r mapped generically to Entity Management",
+            event_type,
+            extra={"event_type": event_type},
+        )
+
+    def _fallback(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """The smallest valid Entity Management event, built from the envelope only."""
+        event_type = _type(event)
+        prefix = event_type.rpartition(".")[0] or event_type or "unknown"
+        out = _head(enums.ENTITY_MANAGEMENT, *enums.verb_activity(event_type))
+        out["time"] = _epoch_ms(event.get("effective_at"))
+        out["message"] = event_type
+        out["metadata"] = {**self._metadata, "uid": _id(event), "event_code": event_type}
+        out["cloud"] = dict(self._cloud)
+        out["entity"] = {"name": prefix, "type": prefix, "type_id": 99}
+        document: dict[str, Any] = clean(out) or {}
+        try:
+            document["raw_data"] = dumps_raw(event)
+        except Exception:
+            log.exception("could not serialize raw_data", extra={"event_id": _id(event)})
+        return document
+
+
+def _entity_args(row: MappingRow, payload: Any) -> tuple[str, int, Any, str]:
+    return row.entity_type, row.entity_type_id, payload, row.entity_type
+
+
+def _type(event: Mapping[str, Any]) -> str:
+    value = event.get("type")
+    return value if type(value) is str else str(value)
+
+
+def _id(event: Mapping[str, Any]) -> str | None:
+    return as_str(event.get("id"))
+
+
+def _payload(event: Mapping[str, Any], event_type: str) -> tuple[str | None, Any]:
+    """Find the type-specific payload: ``event[type]``, or the underscored spelling."""
+    if event_type in event:
+        return event_type, event[event_type]
+    underscored = event_type.replace(".", "_")
+    if underscored in event:
+        return underscored, event[underscored]
+    return None, None
+
+
+def _status(out: dict[str, Any], event_type: str, payload: Any) -> None:
+    if not event_type.endswith(".failed"):
+        out["status_id"], out["status"] = enums.STATUS_SUCCESS
+        return
+    out["status_id"], out["status"] = enums.STATUS_FAILURE
+    if isinstance(payload, Mapping):
+        out["status_code"] = _scalar_text(payload.get("error_code"))
+        out["status_detail"] = _scalar_text(payload.get("error_message"))
+
+
+def _scalar_text(value: Any) -> str | None:
+    if type(value) is str:
+        return value
+    if type(value) in (int, float, bool):
+        return str(value)
+    return None
+
+
+def _epoch_ms(effective_at: Any) -> int:
+    """``effective_at`` (Unix seconds) as OCSF ``timestamp_t`` (milliseconds)."""
+    if type(effective_at) is int:
+        return effective_at * 1000
+    if type(effective_at) is float and math.isfinite(effective_at * 1000):
+        return int(effective_at * 1000)
+    return 0
