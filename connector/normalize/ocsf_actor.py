@@ -58,15 +58,16 @@ def _user(
     if uid is not None:
         user["uid"] = uid
         observables.append({"name": f"{path}.uid", "type_id": enums.OBS_USER_UID, "value": uid})
-    elif type(raw_email) is str and raw_email:
-        # OCSF needs uid, name or account; a failed login may carry only the address
-        # typed in, so it becomes the name rather than losing the user.
-        user["name"] = raw_email
-    else:
+    elif not (type(raw_email) is str and raw_email):
         return None
     if email is not None:
         user["email_addr"] = email
         observables.append({"name": f"{path}.email_addr", "type_id": enums.OBS_EMAIL, "value": email})
+    if (email is None or uid is None) and type(raw_email) is str and raw_email:
+        # OCSF needs uid, name or account, and its email pattern is ASCII-only: an address
+        # it rejects (a failed login's typed text, an internationalized søren@…) is still
+        # who acted, so it becomes the name rather than being lost.
+        user["name"] = raw_email
     user["type_id"], user["type"] = type_pair
     return user
 

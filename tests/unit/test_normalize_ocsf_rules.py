@@ -212,7 +212,12 @@ def test_invalid_ip_leaves_no_src_endpoint(ip: Any) -> None:
 def test_invalid_email_is_dropped_and_an_email_only_user_is_named_by_it() -> None:
     actor = copy.deepcopy(SESSION_IPV4)
     actor["session"]["user"] = {"id": "user-1", "email": "not an email"}
-    assert "email_addr" not in normalize(make_event("api_key.created", actor=actor))["actor"]["user"]
+    user = normalize(make_event("api_key.created", actor=actor))["actor"]["user"]
+    assert "email_addr" not in user and user["name"] == "not an email"
+
+    actor["session"]["user"] = {"id": "user-1", "email": "søren@example.com"}
+    doc = normalize(make_event("api_key.created", actor=actor))
+    assert doc["actor"]["user"]["name"] == "søren@example.com" and not ocsf_errors(doc)
 
     actor["session"]["user"] = {"email": "mallory@example.com"}
     doc = normalize(make_event("login.failed", actor=actor))
