@@ -57,14 +57,14 @@ def test_a_wrong_admin_key_exits_nonzero_fast_with_one_line_and_never_logs_the_k
     store.add_many(generate_events(200, start=int(time.time()) - DAY, end=int(time.time()), seed=3))
     wrong = "sk-admin-WRONGKEY-9d8c7b6a5f4e3d2c1b0a99887766"
     with serve(store) as server:
-        ws = Workspace(tmp_path, server.url, key=wrong)
+        ws = Workspace(tmp_path, server.url, key=wrong, LOG__LEVEL="DEBUG")
         started = time.monotonic()
         result = ws.run("run")
         elapsed = time.monotonic() - started
     assert result.returncode == 3
     assert elapsed < 10
     lines = [line for line in result.stderr.decode().splitlines() if line.strip()]
-    errors = [orjson.loads(line) for line in lines if '"ERROR"' in line]
+    errors = [doc for doc in map(orjson.loads, lines) if doc["level"] == "ERROR"]
     assert len(errors) == 1, lines
     assert "401" in errors[0]["message"] and "Admin key is wrong" in errors[0]["message"]
     everything = result.stdout.decode() + result.stderr.decode()

@@ -1,0 +1,122 @@
+"""Operator paths as a user runs them: the demo, metrics and health, backfill, a skewed clock."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+from connector.simulator import EventStore, generate_events
+from tests.e2e.harness import Workspace, read_output, serve, terminate, wait_for
+
+DAY = 86400
+
+
+def test_demo_runs_on_embedded_defaults_and_prints_a_summary(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connector.cli",
+            "demo",
+            "--duration",
+            "8",
+            "--events",
+            "2000",
+            "--metrics-port",
+            "0",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert "delivered" in out and "Authentication (3002)" in out and "/metrics" in out
+    docs = read_output(tmp_path / "demo-output" / "events.ndjson").docs
+    assert len(docs) >= 2000
+    assert (tmp_path / "demo-output" / "checkpoint.db").exists()
+    final = re.search(r"\[final\] delivered (\d+) events", out)
+    assert final and int(final.group(1)) == len(docs)
+
+
+def test_metrics_healthz_and_readyz_on_one_port(tmp_path: Path) -> None:
+    now = int(time.time())
+    store = EventStore()
+    store.add_many(generate_events(500, start=now - DAY, end=now, seed=8))
+    with serve(store) as server:
+        ws = Workspace(tmp_path, server.url, METRICS__PORT="0", LOG__FORMAT="text")
+        proc = ws.start("run")
+        port: list[int] = []
+
+        def metrics_port_logged() -> bool:
+            match = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", ws.logs())
+            if match:
+                port.append(int(match.group(1)))
+            return bool(match)
+
+        assert wait_for(metrics_port_logged, timeout=30)
+        base = f"http://127.0.0.1:{port[0]}"
+        assert wait_for(lambda: httpx.get(f"{base}/readyz").status_code == 200, timeout=30)
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        metrics = httpx.get(f"{base}/metrics").text
+        assert "connector_build_info" in metrics
+        assert re.search(r'connector_events_published_total\{stream="default"\} [1-9]', metrics)
+        assert re.search(
+            r'connector_checkpoint_watermark_timestamp_seconds\{stream="default"\} 1\.[789]\d*e\+09', metrics
+        )
+        ws.env["CONNECTOR_METRICS__PORT"] = str(port[0])
+        healthcheck = ws.run("healthcheck", "--ready")
+        assert healthcheck.returncode == 0, healthcheck.stdout
+        assert terminate(proc) == 0
+    ws.env["CONNECTOR_METRICS__PORT"] = str(port[0])
+    assert ws.run("healthcheck").returncode == 1  # nothing listens any more
+
+
+def test_backfill_redelivers_a_past_range_and_leaves_the_watermark(tmp_path: Path) -> None:
+    now = int(time.time())
+    events = generate_events(3000, start=now - 3 * DAY, end=now - 60, seed=9)
+    store = EventStore()
+    store.add_many(events)
+    with serve(store) as server:
+        ws = Workspace(tmp_path, server.url)
+        assert ws.run("run", "--once").returncode == 0
+        before = read_output(ws.output)
+        watermark = ws.run("state", "show").stdout
+        since, until = now - 2 * DAY, now - DAY
+        result = ws.run("backfill", "--since", str(since), "--until", str(until))
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+    after = read_output(ws.output)
+    expected = sorted(e["id"] for e in events if since <= e["effective_at"] < until)
+    assert sorted(after.ids[len(before.ids) :]) == expected
+    shown = orjson.loads(ws.run("state", "show").stdout)
+    assert shown["default"]["watermark"] == orjson.loads(watermark)["default"]["watermark"]
+    assert shown["default"]["backfill"] is None
+
+
+def test_a_host_clock_ten_minutes_off_neither_skips_nor_delays_events(tmp_path: Path) -> None:
+    for skew in (+600, -600):
+        server_now = lambda skew=skew: time.time() + skew  # noqa: E731 - the simulator's clock
+        start = int(server_now())
+        store = EventStore()
+        events = generate_events(400, start=start - DAY, end=start, seed=10)
+        store.add_many(events)
+        with serve(store, clock=server_now) as server:
+            ws = Workspace(tmp_path / f"skew{skew}", server.url, POLL__OVERLAP="30")
+            (tmp_path / f"skew{skew}").mkdir()
+            proc = ws.start("run")
+            assert wait_for(lambda: len(read_output(ws.output).ids) == 400, timeout=60)
+            # Events stamped by the server's clock in the last seconds arrive promptly.
+            fresh = generate_events(
+                20, start=int(server_now()) - 2, end=int(server_now()) + 1, seed=11 + skew
+            )
+            store.add_many(fresh)
+            assert wait_for(lambda: len(read_output(ws.output).ids) == 420, timeout=30), f"skew {skew}"
+            assert terminate(proc) == 0
+        assert read_output(ws.output).duplicates() == 0
