@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 import orjson
+import pytest
 
 from connector.simulator import EventStore, generate_events
 from tests.e2e.harness import Workspace, read_output, serve, terminate, wait_for
