@@ -60,8 +60,9 @@ def test_sigkill_at_ten_random_points_loses_nothing_and_duplicates_stay_within_a
     assert duplicates <= KILLS * BATCH_CAP, (duplicates, kill_log)
     # Kills must have landed mid-backfill for this test to mean anything.
     assert any(0 < delivered < 20_000 for _, delivered in kill_log), kill_log
+    alive = [round(a, 1) for a, _ in kill_log]
     print(
-        f"\n{len(expected)} events ({feed.added} live), {KILLS} kills at {[round(a, 1) for a, _ in kill_log]} s; "
+        f"\n{len(expected)} events ({feed.added} live), {KILLS} kills after {alive} s; "
         f"delivered after each kill {[n for _, n in kill_log]}; duplicates {duplicates} "
         f"(bound {KILLS * BATCH_CAP}); torn lines {out.fragments}"
     )
