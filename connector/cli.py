@@ -22,7 +22,8 @@ from typing import Any
 import orjson
 
 from connector import __version__
-from connector.config import Settings, load_settings, parse_duration
+from connector.config import Settings, load_settings
+from connector.config_types import parse_duration
 from connector.errors import AuthError, ConfigError, FatalError, RetriableError
 
 log = logging.getLogger("connector")

@@ -7,14 +7,11 @@ whose message names the setting by its environment variable.
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -24,51 +21,15 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
 
+from connector.config_types import CsvList, Duration
 from connector.errors import ConfigError
 
 ENV_PREFIX = "CONNECTOR_"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-
-
-def parse_duration(value: Any) -> Any:
-    """Accept ``900``, ``"900"``, ``"15m"``, ``"24h"``, ``"30d"`` and return seconds."""
-    if isinstance(value, bool):
-        raise ValueError("a duration must be a number of seconds or like 15m, 24h, 30d")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        match = _DURATION.match(value.lower())
-        if not match:
-            raise ValueError(f"invalid duration {value!r}: use seconds or a number with s/m/h/d/w")
-        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    else:
-        return value
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-"""Seconds; accepts ``900``, ``15m``, ``24h``, ``30d``."""
-
-
-def _split_list(value: Any) -> Any:
-    """Let list settings come from env as ``a,b,c`` or as a JSON list."""
-    if isinstance(value, str):
-        if value.lstrip().startswith("["):
-            return json.loads(value)
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
-
-
-CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
 
 
 class _Section(BaseModel):
@@ -143,24 +104,88 @@ class PollSettings(_Section):
     )
 
 
-SinkType = Literal["file", "stdout"]
+SinkType = Literal["file", "stdout", "kafka"]
+TOPIC_FIELDS = ("class_uid", "event_type", "family")
 
 
 class SinkSettings(_Section):
-    """Where normalized events go."""
+    """Where normalized events go (the Kafka fields apply when type is kafka)."""
 
-    type: SinkType = Field(
-        "file", description="file, stdout (kafka and splunk_hec arrive with their issues)."
-    )
+    type: SinkType = Field("file", description="file, stdout or kafka (splunk_hec arrives with its issue).")
     path: Path = Field(Path("connector-output/events.ndjson"), description="NDJSON file for the file sink.")
     fsync: bool = Field(True, description="fsync the file before the checkpoint commits.")
+    bootstrap_servers: CsvList = Field(default_factory=list, description="Kafka brokers, host:port,…")
+    topic: str = Field("security.openai.audit-events.v1", description="Kafka topic for the events.")
+    topic_template: str | None = Field(
+        None,
+        description="Route each event to a topic built from {class_uid}, {event_type} or {family} "
+        "(e.g. security.openai.audit.{class_uid}); overrides topic.",
+    )
+    create_topics: bool = Field(
+        False, description="Create missing Kafka topics (off: a missing topic is an error)."
+    )
+    topic_partitions: int = Field(3, ge=1, description="Partitions of topics the connector creates.")
+    topic_replication: int = Field(3, ge=1, description="Replication factor of topics the connector creates.")
+    compression: Literal["zstd", "lz4", "snappy", "gzip", "none"] = Field(
+        "zstd", description="Kafka batch compression."
+    )
+    linger_ms: int = Field(20, ge=0, description="Kafka producer linger before a batch is sent.")
+    batch_bytes: int = Field(262144, ge=1024, description="Kafka producer batch size in bytes.")
+    max_record_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        description="Largest record sent to Kafka; larger ones go to the dead-letter file. "
+        "Keep it at or below the topic's max.message.bytes.",
+    )
+    delivery_timeout: Duration = Field(
+        120.0, gt=0, description="How long Kafka may take to acknowledge a batch."
+    )
+    transactions: bool = Field(
+        True,
+        description="With the kafka checkpoint backend: write each batch and its checkpoint in one "
+        "transaction (exactly-once for read_committed consumers).",
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism for SASL_SSL / SASL_PLAINTEXT."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(None, description="SASL password.")
+    ssl_cafile: Path | None = Field(None, description="CA bundle that signs the brokers' certificates.")
+    ssl_certfile: Path | None = Field(None, description="Client certificate (PEM) for mutual TLS.")
+    ssl_keyfile: Path | None = Field(None, description="Client private key (PEM) for mutual TLS.")
+    ssl_password: SecretStr | None = Field(None, description="Password of the client private key.")
+    ssl_check_hostname: bool = Field(True, description="Check the brokers' certificate host names.")
+
+    @field_validator("topic_template")
+    @classmethod
+    def _known_fields(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                value.format(**dict.fromkeys(TOPIC_FIELDS, "x"))
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"use only {', '.join('{' + f + '}' for f in TOPIC_FIELDS)}: {exc}"
+                ) from None
+        return value
 
 
 class CheckpointSettings(_Section):
     """Where the per-stream checkpoint lives."""
 
-    backend: Literal["sqlite"] = Field("sqlite", description="Checkpoint backend.")
+    backend: Literal["sqlite", "kafka"] = Field(
+        "sqlite", description="sqlite (a local file) or kafka (a compacted topic on the sink's cluster)."
+    )
     path: Path = Field(Path("connector-state/checkpoint.db"), description="SQLite checkpoint file.")
+    topic: str = Field("_openai-audit.checkpoints", description="Compacted Kafka topic of the checkpoints.")
+    namespace: str = Field(
+        "openai-audit-connector",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Names this deployment in Kafka: checkpoint keys are <namespace>/<stream> and "
+        "transactional ids <namespace>-<stream>. Two deployments must not share one.",
+    )
 
 
 class OutputSettings(_Section):
@@ -216,7 +241,22 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.poll.min_slice > self.poll.max_slice:
-            raise ValueError("poll.min_slice must not exceed poll.max_slice")
+            raise ValueError("CONNECTOR_POLL__MIN_SLICE must not exceed CONNECTOR_POLL__MAX_SLICE")
+        sink = self.sink
+        if sink.type == "kafka" and not sink.bootstrap_servers:
+            raise ValueError("CONNECTOR_SINK__BOOTSTRAP_SERVERS: required when CONNECTOR_SINK__TYPE=kafka")
+        if self.checkpoint.backend == "kafka" and sink.type != "kafka":
+            raise ValueError(
+                "CONNECTOR_CHECKPOINT__BACKEND: kafka keeps checkpoints on the sink's cluster, "
+                "so it needs CONNECTOR_SINK__TYPE=kafka"
+            )
+        if sink.security_protocol.startswith("SASL") and not (
+            sink.sasl_mechanism and sink.sasl_username and sink.sasl_password
+        ):
+            raise ValueError(
+                "CONNECTOR_SINK__SASL_MECHANISM, CONNECTOR_SINK__SASL_USERNAME and "
+                f"CONNECTOR_SINK__SASL_PASSWORD: all required with {sink.security_protocol}"
+            )
         return self
 
     @classmethod
@@ -259,7 +299,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         message = str(first["msg"]).removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown setting"
-        raise ConfigError(f"{env_name(loc) if loc else 'configuration'}: {message}") from None
+        raise ConfigError(f"{env_name(loc)}: {message}" if loc else message) from None
     except ValueError as exc:  # YAML syntax errors and the like
         raise ConfigError(f"configuration: {exc}") from None
     finally:

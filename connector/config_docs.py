@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from connector.config import ENV_PREFIX, Settings, _split_list, parse_duration
+from connector.config import ENV_PREFIX, Settings
+from connector.config_types import parse_duration, split_list
 
 _HEADER = """# Configuration reference
 
@@ -42,7 +43,7 @@ def _type_name(field: FieldInfo) -> str:
     validators = {getattr(m, "func", None) for m in field.metadata}
     if parse_duration in validators:
         return "duration"
-    if _split_list in validators:
+    if split_list in validators:
         return "list of strings"
     annotation = field.annotation
     text = str(annotation).replace("typing.", "").replace("pathlib.", "")

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
+from connector.catalogue import is_tenant_scoped
 from connector.config import Settings
 from connector.errors import AuthError, RetriableError
 from connector.metrics import Metrics
@@ -36,8 +37,8 @@ def build_streams(settings: Settings) -> list[Stream]:
         "resource_ids": tuple(o.resource_ids),
         "limit": o.page_limit,
     }
-    tenant_types = tuple(t for t in o.event_types if t.startswith("tenant."))
-    other_types = tuple(t for t in o.event_types if not t.startswith("tenant."))
+    tenant_types = tuple(t for t in o.event_types if is_tenant_scoped(t))
+    other_types = tuple(t for t in o.event_types if not is_tenant_scoped(t))
     streams = []
     # With an event-type filter, each stream asks only for its own kind of types
     # (the API rejects non-tenant types with tenant_only=true).

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import zlib
-from functools import cache
-from importlib import resources
 from typing import Any
 
+from connector.catalogue import catalogue
 from connector.normalize.table import MAPPING
 
 EFFECTIVE_AT = 1767225600  # 2026-01-01T00:00:00Z
@@ -115,14 +114,6 @@ _TARGET_PAYLOADS: dict[str, dict[str, Any]] = {
         "resource_type": "project",
     },
 }
-
-
-@cache
-def catalogue() -> dict[str, Any]:
-    """The event catalogue shipped as package data."""
-    text = resources.files("connector").joinpath("data/audit_event_types.json").read_text()
-    data: dict[str, Any] = json.loads(text)
-    return data
 
 
 def _value(field: str, spec: Any, prefix: str) -> Any:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.config import load_settings, parse_duration
+from connector.config import load_settings
+from connector.config_types import parse_duration
 from connector.errors import ConfigError
 
 
