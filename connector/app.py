@@ -6,16 +6,18 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from connector.checkpoint import CheckpointStore
 from connector.checkpoint.sqlite import SqliteCheckpointStore
 from connector.config import Settings
 from connector.deadletter import DeadLetterFile
+from connector.delivery import Delivery, PublishThenCommit
 from connector.errors import ConfigError
 from connector.metrics import Metrics
 from connector.normalize import make_normalizer
 from connector.pipeline import Pipeline
 from connector.runner import Runner, build_streams
 from connector.server import Health, MetricsServer
-from connector.sinks import Sink, make_sink
+from connector.sinks import make_sink
 from connector.source.client import AuditLogClient
 
 log = logging.getLogger(__name__)
@@ -29,8 +31,8 @@ class App:
     metrics: Metrics
     stop: threading.Event
     client: AuditLogClient
-    store: SqliteCheckpointStore
-    sink: Sink
+    store: CheckpointStore
+    delivery: Delivery
     pipeline: Pipeline
     runner: Runner
     health: Health
@@ -40,7 +42,7 @@ class App:
         """Stop the metrics server, flush the sink, close the store and the HTTP client."""
         if self.server is not None:
             self.server.stop()
-        for close in (self.sink.close, self.store.close, self.client.close):
+        for close in (self.delivery.close, self.store.close, self.client.close):
             try:
                 close()
             except Exception:  # closing must try every part
@@ -50,6 +52,32 @@ class App:
 def require_admin_key(settings: Settings) -> None:
     if settings.openai.admin_key is None or not settings.openai.admin_key.get_secret_value():
         raise ConfigError("CONNECTOR_OPENAI__ADMIN_KEY: required (an OpenAI Admin API key, sk-admin-…)")
+
+
+def make_store(settings: Settings) -> CheckpointStore:
+    """The checkpoint store named by ``CONNECTOR_CHECKPOINT__BACKEND``."""
+    if settings.checkpoint.backend == "kafka":
+        from connector.checkpoint.kafka import KafkaCheckpointStore
+
+        return KafkaCheckpointStore(settings.sink, settings.checkpoint)
+    return SqliteCheckpointStore(settings.checkpoint.path)
+
+
+def make_delivery(settings: Settings, store: CheckpointStore) -> Delivery:
+    """Kafka transactions when both sink and checkpoints live in Kafka; publish-then-commit otherwise."""
+    if settings.checkpoint.backend == "kafka" and settings.sink.transactions:
+        from connector.sinks.kafka_txn import KafkaTransactionalDelivery
+
+        return KafkaTransactionalDelivery(
+            settings.sink,
+            settings.checkpoint,
+            output_format=settings.output.format,
+            org_id=settings.openai.organization_id,
+        )
+    sink = make_sink(
+        settings.sink, output_format=settings.output.format, org_id=settings.openai.organization_id
+    )
+    return PublishThenCommit(sink, store)
 
 
 def build_app(
@@ -65,13 +93,13 @@ def build_app(
     metrics = metrics or Metrics.default()
     health = Health(poll_interval=settings.poll.interval)
     normalizer = make_normalizer(settings.output.format, org_id=settings.openai.organization_id)
-    store = SqliteCheckpointStore(settings.checkpoint.path)
+    store = make_store(settings)
     client = AuditLogClient(settings.openai, metrics=metrics, stop=stop)
-    sink = make_sink(settings.sink)
+    delivery = make_delivery(settings, store)
     pipeline = Pipeline(
         client=client,
         normalizer=normalizer,
-        sink=sink,
+        delivery=delivery,
         store=store,
         dead_letter=DeadLetterFile(settings.dead_letter.path),
         poll=settings.poll,
@@ -88,7 +116,7 @@ def build_app(
         streams=build_streams(settings),
         health=health,
     )
-    app = App(settings, metrics, stop, client, store, sink, pipeline, runner, health)
+    app = App(settings, metrics, stop, client, store, delivery, pipeline, runner, health)
     if serve_metrics and settings.metrics.enabled:
         app.server = MetricsServer(
             host=settings.metrics.host, port=settings.metrics.port, metrics=metrics, health=health

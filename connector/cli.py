@@ -179,14 +179,14 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_state(args: argparse.Namespace, settings: Settings) -> int:
-    from connector.checkpoint.sqlite import SqliteCheckpointStore
+    from connector.app import make_store
     from connector.models import Checkpoint
 
-    store = SqliteCheckpointStore(settings.checkpoint.path)
+    store = make_store(settings)
     try:
         if args.state_command == "show":
             out = {}
-            for name in store.streams():
+            for name in ("default", "tenant"):
                 checkpoint = store.load(name)
                 if checkpoint is not None:
                     body = orjson.loads(checkpoint.to_json())

@@ -17,7 +17,8 @@ from connector import __version__
 STREAMS = ("default", "tenant")
 STATUS_CLASSES = ("2xx", "4xx", "5xx", "error")
 RETRY_REASONS = ("rate_limited", "server_error", "timeout", "connection", "malformed")
-DEAD_LETTER_REASONS = ("normalize_error", "invalid_event")
+DEAD_LETTER_REASONS = ("normalize_error", "invalid_event", "too_large", "rejected_by_sink")
+SINKS = ("file", "stdout", "kafka")
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
@@ -115,6 +116,12 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.sink_failures = Counter(
+            "connector_sink_failures",
+            "Batches the sink did not accept; they are retried and nothing is committed.",
+            ["sink"],
+            registry=r,
+        )
         self._preinitialize()
 
     def _preinitialize(self) -> None:
@@ -133,6 +140,9 @@ class Metrics:
             self.api_retries.labels(reason=reason)
         for reason in DEAD_LETTER_REASONS:
             self.events_dead_lettered.labels(reason=reason)
+        for sink in SINKS:
+            self.sink_failures.labels(sink=sink)
+            self.sink_publish_duration.labels(sink=sink)
 
     @classmethod
     def default(cls) -> Metrics:

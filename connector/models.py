@@ -47,6 +47,16 @@ class OutputRecord:
     value: bytes
     event_type: str
     effective_at: int
+    class_uid: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A record the sink refuses for good (too large, bad data); it goes to the dead-letter file."""
+
+    record: OutputRecord
+    reason: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,13 @@ from typing import Any
 from connector.checkpoint import CheckpointStore
 from connector.config import PollSettings
 from connector.deadletter import DeadLetterFile
+from connector.delivery import Delivery, RejectionHandler
 from connector.errors import RetriableError
 from connector.metrics import Metrics
-from connector.models import BackfillPlan, Checkpoint, Event, OutputRecord, Window
+from connector.models import BackfillPlan, Checkpoint, Event, OutputRecord, Rejection, Window
 from connector.normalize import Normalizer
 from connector.serialize import dumps
 from connector.server import Health
-from connector.sinks import Sink
 from connector.source.client import AuditLogClient, AuditQuery, is_valid_event
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class Pipeline:
         *,
         client: AuditLogClient,
         normalizer: Normalizer,
-        sink: Sink,
+        delivery: Delivery,
         store: CheckpointStore,
         dead_letter: DeadLetterFile,
         poll: PollSettings,
@@ -71,7 +71,7 @@ class Pipeline:
         self._client = client
         self._health = health or Health(poll_interval=poll.interval)
         self._normalizer = normalizer
-        self._sink = sink
+        self._delivery = delivery
         self._store = store
         self._dead_letter = dead_letter
         self._poll = poll
@@ -89,10 +89,11 @@ class Pipeline:
         Saving the starting point at once keeps a first run that crashes from
         sliding its lookback forward on restart.
         """
+        self._delivery.prepare(stream.name)
         checkpoint = self._store.load(stream.name)
         if checkpoint is None:
             checkpoint = Checkpoint(stream=stream.name, watermark=start, updated_at=time.time())
-            self._store.save(checkpoint)
+            self._commit(checkpoint)
             log.info("stream %s: first run, reading from %s", stream.name, _iso(start))
         self._metrics.watermark.labels(stream=stream.name).set(checkpoint.watermark)
         return checkpoint
@@ -211,17 +212,7 @@ class Pipeline:
             (stream.name, "invalid_event", "event lacks a string id or an integer effective_at", e)
             for e in collected.invalid
         )
-        started = time.monotonic()
-        try:
-            self._sink.publish(records)
-        except RetriableError:
-            self._health.sink_ok = False
-            raise
-        self._health.sink_ok = True
-        self._metrics.sink_publish_duration.labels(sink=self._sink.name).observe(time.monotonic() - started)
-        self._dead_letter.write(dead)
-        for _, reason, _, _ in dead:
-            self._metrics.events_dead_lettered.labels(reason=reason).inc()
+        self._write_dead_letters(dead)
 
         next_checkpoint = replace(
             checkpoint,
@@ -235,8 +226,17 @@ class Pipeline:
             next_checkpoint = replace(next_checkpoint, watermark=watermark, recent_ids=recent)
         if plan is not None:
             next_checkpoint = replace(next_checkpoint, backfill=plan)
-        self._commit(next_checkpoint)
-        self._metrics.events_published.labels(stream=stream.name).inc(len(records))
+        refused: list[Rejection] = []
+
+        def rejected(rejections: list[Rejection]) -> None:
+            refused.extend(rejections)
+            by_id = {e["id"]: e for e in events}
+            self._write_dead_letters(
+                [(stream.name, r.reason, r.detail, by_id.get(r.record.key, r.record.key)) for r in rejections]
+            )
+
+        self._commit(next_checkpoint, records, rejected)
+        self._metrics.events_published.labels(stream=stream.name).inc(len(records) - len(refused))
         self._metrics.batch_in_flight.set(0)
         log.info(
             "stream %s: window [%s, %s) fetched %d, published %d, dead-lettered %d",
@@ -244,8 +244,8 @@ class Pipeline:
             _iso(collected.window.start),
             _iso(collected.window.end),
             collected.fetched,
-            len(records),
-            len(dead),
+            len(records) - len(refused),
+            len(dead) + len(refused),
         )
         return next_checkpoint
 
@@ -257,16 +257,48 @@ class Pipeline:
         normalize = self._normalizer.normalize
         for event in events:
             try:
-                value = dumps(normalize(event))
+                doc = normalize(event)
+                value = dumps(doc)
             except Exception as exc:
                 dead.append((stream.name, "normalize_error", f"{type(exc).__name__}: {exc}", event))
                 continue
-            records.append(OutputRecord(event["id"], value, str(event.get("type")), event["effective_at"]))
+            records.append(
+                OutputRecord(
+                    event["id"], value, str(event.get("type")), event["effective_at"], doc.get("class_uid")
+                )
+            )
         return records, dead
 
-    def _commit(self, checkpoint: Checkpoint) -> None:
-        self._store.save(checkpoint)
+    def _commit(
+        self,
+        checkpoint: Checkpoint,
+        records: list[OutputRecord] | None = None,
+        rejected: RejectionHandler | None = None,
+    ) -> None:
+        """Hand the batch and its checkpoint to the delivery: publish, then commit."""
+        started = time.monotonic()
+        try:
+            self._delivery.deliver(records or [], checkpoint, rejected=rejected or self._unexpected_rejection)
+        except RetriableError:
+            self._health.sink_ok = False
+            self._metrics.sink_failures.labels(sink=self._delivery.sink_name).inc()
+            raise
+        self._health.sink_ok = True
+        if records:
+            self._metrics.sink_publish_duration.labels(sink=self._delivery.sink_name).observe(
+                time.monotonic() - started
+            )
         self._metrics.watermark.labels(stream=checkpoint.stream).set(checkpoint.watermark)
+
+    def _write_dead_letters(self, dead: list[tuple[str, str, str, Any]]) -> None:
+        """Store unpublishable events durably; called before the checkpoint passes them."""
+        self._dead_letter.write(dead)
+        for _, reason, _, _ in dead:
+            self._metrics.events_dead_lettered.labels(reason=reason).inc()
+
+    @staticmethod
+    def _unexpected_rejection(rejections: list[Rejection]) -> None:
+        raise AssertionError(f"a checkpoint-only commit had {len(rejections)} rejected records")
 
     def _adapt(self, checkpoint: Checkpoint, collected: _Slice) -> int:
         """Next slice length: shrink when dense, grow when sparse, within the limits."""

@@ -83,10 +83,6 @@ class SqliteCheckpointStore:
         except sqlite3.Error as exc:
             raise CheckpointUnavailable(f"cannot delete checkpoint in {self.path}: {exc}") from exc
 
-    def streams(self) -> list[str]:
-        """Every stream that has a checkpoint."""
-        return [row[0] for row in self._db.execute("SELECT stream FROM checkpoints ORDER BY stream")]
-
     def close(self) -> None:
         self._db.close()
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from connector.config import SinkSettings
-from connector.models import OutputRecord
+from connector.models import OutputRecord, Rejection
 
 
 class Sink(Protocol):
@@ -14,8 +14,12 @@ class Sink(Protocol):
 
     name: str
 
-    def publish(self, records: Sequence[OutputRecord]) -> None:
-        """Deliver every record; on return they are durable. Raise ``SinkUnavailable`` otherwise."""
+    def publish(self, records: Sequence[OutputRecord]) -> list[Rejection]:
+        """Deliver every record; on return they are durable, except the rejected ones returned.
+
+        Raises ``SinkUnavailable`` when the batch may succeed later (nothing may be
+        committed), ``SinkError`` when it never will.
+        """
         ...
 
     def close(self) -> None:
@@ -23,7 +27,7 @@ class Sink(Protocol):
         ...
 
 
-def make_sink(settings: SinkSettings) -> Sink:
+def make_sink(settings: SinkSettings, *, output_format: str = "ocsf", org_id: str | None = None) -> Sink:
     """Build the sink named by ``settings.type``."""
     if settings.type == "file":
         from connector.sinks.file import FileSink
@@ -33,4 +37,8 @@ def make_sink(settings: SinkSettings) -> Sink:
         from connector.sinks.stdout import StdoutSink
 
         return StdoutSink()
+    if settings.type == "kafka":
+        from connector.sinks.kafka import KafkaSink
+
+        return KafkaSink(settings, output_format=output_format, org_id=org_id)
     raise ValueError(f"unknown sink type {settings.type!r}")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from connector.errors import SinkUnavailable
-from connector.models import OutputRecord
+from connector.models import OutputRecord, Rejection
 
 
 class FileSink:
@@ -39,9 +39,9 @@ class FileSink:
             if existing.read(1) != b"\n":
                 os.write(fd, b"\n")
 
-    def publish(self, records: Sequence[OutputRecord]) -> None:
+    def publish(self, records: Sequence[OutputRecord]) -> list[Rejection]:
         if not records:
-            return
+            return []
         payload = b"".join(record.value + b"\n" for record in records)
         try:
             fd = self._open()
@@ -55,6 +55,7 @@ class FileSink:
             # Disk full or a vanished mount: nothing is committed, the batch is retried.
             self._reset()
             raise SinkUnavailable(f"cannot write {self.path}: {exc}") from exc
+        return []
 
     def _reset(self) -> None:
         if self._fd is not None:

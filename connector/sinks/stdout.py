@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import BinaryIO
 
 from connector.errors import SinkUnavailable
-from connector.models import OutputRecord
+from connector.models import OutputRecord, Rejection
 
 
 class StdoutSink:
@@ -19,12 +19,13 @@ class StdoutSink:
     def __init__(self, stream: BinaryIO | None = None) -> None:
         self._out = stream if stream is not None else sys.stdout.buffer
 
-    def publish(self, records: Sequence[OutputRecord]) -> None:
+    def publish(self, records: Sequence[OutputRecord]) -> list[Rejection]:
         try:
             self._out.write(b"".join(record.value + b"\n" for record in records))
             self._out.flush()
         except (OSError, ValueError) as exc:
             raise SinkUnavailable(f"cannot write to stdout: {exc}") from exc
+        return []
 
     def close(self) -> None:
         with contextlib.suppress(OSError, ValueError):

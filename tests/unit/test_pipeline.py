@@ -15,7 +15,8 @@ from connector.config import PollSettings
 from connector.deadletter import DeadLetterFile
 from connector.errors import SinkUnavailable
 from connector.metrics import Metrics
-from connector.models import Checkpoint, OutputRecord, Page, Window
+from connector.delivery import PublishThenCommit
+from connector.models import Checkpoint, OutputRecord, Page, Rejection, Window
 from connector.normalize.raw import RawNormalizer
 from connector.pipeline import Pipeline, Stream
 from connector.source.client import AuditQuery
@@ -51,12 +52,15 @@ class ListSink:
         self.records: list[OutputRecord] = []
         self.batches: list[int] = []
         self.fail = False
+        self.max_bytes = 10**9
 
-    def publish(self, records: Sequence[OutputRecord]) -> None:
+    def publish(self, records: Sequence[OutputRecord]) -> list[Rejection]:
         if self.fail:
             raise SinkUnavailable("down")
-        self.records.extend(records)
+        accepted = [r for r in records if len(r.value) < self.max_bytes]
+        self.records.extend(accepted)
         self.batches.append(len(records))
+        return [Rejection(r, "too_large", f"{len(r.value)} bytes") for r in records if r not in accepted]
 
     def close(self) -> None:
         pass
@@ -83,7 +87,7 @@ def build(
     pipeline = Pipeline(
         client=source,  # type: ignore[arg-type]
         normalizer=normalizer or RawNormalizer(),
-        sink=sink,
+        delivery=PublishThenCommit(sink, store),
         store=store,
         dead_letter=DeadLetterFile(tmp_path / "dlq.ndjson"),
         poll=settings,
@@ -205,3 +209,22 @@ def test_a_stop_during_fetch_publishes_and_commits_nothing(tmp_path: Path) -> No
     pipeline._stop.set()
     assert pipeline.catch_up(STREAM, start, 1100) == start
     assert sink.records == [] and store.load("default") == start
+
+
+def test_a_record_the_sink_refuses_for_good_is_dead_lettered_before_the_commit(tmp_path: Path) -> None:
+    events = [ev(1, 1001), {**ev(2, 1002), "blob": "x" * 5000}, ev(3, 1003)]
+    pipeline, _, sink, store = build(events, tmp_path)
+    sink.max_bytes = 1000
+    dead_letter_seen_at_commit: list[bool] = []
+    original = store.save
+
+    def save(checkpoint: Checkpoint) -> None:
+        dead_letter_seen_at_commit.append((tmp_path / "dlq.ndjson").exists())
+        original(checkpoint)
+
+    store.save = save  # type: ignore[method-assign]
+    pipeline.catch_up(STREAM, pipeline.start_checkpoint(STREAM, 1000), 1100)
+    assert delivered(sink) == ["audit_log-00001", "audit_log-00003"]
+    dead = orjson.loads((tmp_path / "dlq.ndjson").read_bytes())
+    assert (dead["reason"], dead["event"]["id"]) == ("too_large", "audit_log-00002")
+    assert dead_letter_seen_at_commit == [False, True]
