@@ -7,7 +7,7 @@ topic-existence check, and the one place kafka-python errors are classified.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from connector import __version__
@@ -165,12 +165,17 @@ class TopicChecker:
 
 
 def classify(exc: BaseException, doing: str) -> ConnectorError:
-    """Translate a kafka-python exception: retriable ones become ``SinkUnavailable``."""
+    """Translate a kafka-python exception: retriable ones become ``SinkUnavailable``.
+
+    kafka-python often wraps the real cause (``KafkaError("Cannot perform send …",
+    ProducerFencedError())``), so the whole chain is inspected.
+    """
     from kafka import errors
 
     if isinstance(exc, ConnectorError):
         return exc
-    if isinstance(exc, errors.ProducerFencedError | errors.InvalidProducerEpochError):
+    causes = list(_causes(exc))
+    if any(isinstance(c, errors.ProducerFencedError | errors.InvalidProducerEpochError) for c in causes):
         return SinkError(
             f"{doing}: another connector instance with the same transactional id took over this "
             "stream (CONNECTOR_CHECKPOINT__NAMESPACE); this one stops"
@@ -182,6 +187,18 @@ def classify(exc: BaseException, doing: str) -> ConnectorError:
         errors.ClusterAuthorizationFailedError,
         errors.IllegalStateError,
     )
-    if isinstance(exc, fatal):
-        return SinkError(f"{doing}: {type(exc).__name__}: {exc}")
+    cause = next((c for c in causes if isinstance(c, fatal)), None)
+    if cause is not None:
+        return SinkError(f"{doing}: {type(cause).__name__}: {cause}")
     return SinkUnavailable(f"{doing}: {type(exc).__name__}: {exc}")
+
+
+def _causes(exc: BaseException, depth: int = 0) -> Iterator[BaseException]:
+    """``exc``, the exceptions among its args, and its ``__cause__``/``__context__``, recursively."""
+    yield exc
+    if depth >= 5:
+        return
+    nested = [a for a in exc.args if isinstance(a, BaseException)]
+    nested += [e for e in (exc.__cause__, exc.__context__) if e is not None]
+    for inner in nested:
+        yield from _causes(inner, depth + 1)

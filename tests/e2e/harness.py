@@ -54,6 +54,7 @@ class Workspace:
 
     def __init__(self, root: Path, base_url: str, *, key: str = ADMIN_KEY, **settings: str) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.output = root / "events.ndjson"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
         self.env.update(
@@ -124,3 +125,46 @@ def serve(store: EventStore, faults: Faults | None = None, **kwargs: Any) -> Sim
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def consume_all(bootstrap: str, topic: str, *, committed_only: bool = True) -> list[Any]:
+    """Every record of ``topic`` up to its end offsets, read ``read_committed`` by default."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed" if committed_only else "read_uncommitted",
+        auto_offset_reset="earliest",
+    )
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        records: list[Any] = []
+        deadline = time.monotonic() + 120
+        while any(consumer.position(tp) < end[tp] for tp in partitions):
+            assert time.monotonic() < deadline, "timed out reading the topic"
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close()
+
+
+def kafka_settings(
+    bootstrap: str, topic: str, checkpoint_topic: str | None = None, **extra: str
+) -> dict[str, str]:
+    """Workspace settings for the Kafka sink (and, with a checkpoint topic, exactly-once mode)."""
+    settings = {
+        "SINK__TYPE": "kafka",
+        "SINK__BOOTSTRAP_SERVERS": bootstrap,
+        "SINK__TOPIC": topic,
+        "SINK__TOPIC_REPLICATION": "1",
+        "SINK__DELIVERY_TIMEOUT": "20",
+    }
+    if checkpoint_topic is not None:
+        settings |= {"CHECKPOINT__BACKEND": "kafka", "CHECKPOINT__TOPIC": checkpoint_topic}
+    return settings | extra

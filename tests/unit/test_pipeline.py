@@ -13,9 +13,9 @@ import pytest
 from connector.checkpoint.memory import MemoryCheckpointStore
 from connector.config import PollSettings
 from connector.deadletter import DeadLetterFile
+from connector.delivery import PublishThenCommit
 from connector.errors import SinkUnavailable
 from connector.metrics import Metrics
-from connector.delivery import PublishThenCommit
 from connector.models import Checkpoint, OutputRecord, Page, Rejection, Window
 from connector.normalize.raw import RawNormalizer
 from connector.pipeline import Pipeline, Stream
