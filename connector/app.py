@@ -63,7 +63,9 @@ def make_store(settings: Settings) -> CheckpointStore:
     return SqliteCheckpointStore(settings.checkpoint.path)
 
 
-def make_delivery(settings: Settings, store: CheckpointStore) -> Delivery:
+def make_delivery(
+    settings: Settings, store: CheckpointStore, *, metrics: Metrics, stop: threading.Event
+) -> Delivery:
     """Kafka transactions when both sink and checkpoints live in Kafka; publish-then-commit otherwise."""
     if settings.checkpoint.backend == "kafka" and settings.sink.transactions:
         from connector.sinks.kafka_txn import KafkaTransactionalDelivery
@@ -95,7 +97,7 @@ def build_app(
     normalizer = make_normalizer(settings.output.format, org_id=settings.openai.organization_id)
     store = make_store(settings)
     client = AuditLogClient(settings.openai, metrics=metrics, stop=stop)
-    delivery = make_delivery(settings, store)
+    delivery = make_delivery(settings, store, metrics=metrics, stop=stop)
     pipeline = Pipeline(
         client=client,
         normalizer=normalizer,

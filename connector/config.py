@@ -104,14 +104,14 @@ class PollSettings(_Section):
     )
 
 
-SinkType = Literal["file", "stdout", "kafka"]
+SinkType = Literal["file", "stdout", "kafka", "splunk_hec"]
 TOPIC_FIELDS = ("class_uid", "event_type", "family")
 
 
 class SinkSettings(_Section):
     """Where normalized events go (the Kafka fields apply when type is kafka)."""
 
-    type: SinkType = Field("file", description="file, stdout or kafka (splunk_hec arrives with its issue).")
+    type: SinkType = Field("file", description="file, stdout, kafka or splunk_hec.")
     path: Path = Field(Path("connector-output/events.ndjson"), description="NDJSON file for the file sink.")
     fsync: bool = Field(True, description="fsync the file before the checkpoint commits.")
     bootstrap_servers: CsvList = Field(default_factory=list, description="Kafka brokers, host:port,…")
@@ -130,7 +130,7 @@ class SinkSettings(_Section):
         "zstd", description="Kafka batch compression."
     )
     linger_ms: int = Field(20, ge=0, description="Kafka producer linger before a batch is sent.")
-    batch_bytes: int = Field(262144, ge=1024, description="Kafka producer batch size in bytes.")
+    producer_batch_bytes: int = Field(262144, ge=1024, description="Kafka producer batch size in bytes.")
     max_record_bytes: int = Field(
         1_000_000,
         ge=1024,
@@ -158,6 +158,49 @@ class SinkSettings(_Section):
     ssl_keyfile: Path | None = Field(None, description="Client private key (PEM) for mutual TLS.")
     ssl_password: SecretStr | None = Field(None, description="Password of the client private key.")
     ssl_check_hostname: bool = Field(True, description="Check the brokers' certificate host names.")
+
+    url: str | None = Field(None, description="Splunk HEC base URL, e.g. https://splunk:8088.")
+    token: SecretStr | None = Field(None, description="Splunk HEC token.")
+    index: str | None = Field(None, description="Splunk index (default: the token's default index).")
+    ack: bool = Field(
+        True,
+        description="Use HEC indexer acknowledgement: commit only once Splunk says the events are indexed.",
+    )
+    sourcetype: str | None = Field(
+        None, description="Splunk sourcetype (default: ocsf:openai:audit for OCSF, openai:audit for raw)."
+    )
+    host: str = Field("api.openai.com", description="Splunk host field of every event.")
+    source: str = Field("openai:admin_api:audit_logs", description="Splunk source field of every event.")
+    indexed_fields: bool = Field(
+        True, description="Send openai_event_type (and openai_org_id) as HEC indexed fields."
+    )
+    verify_tls: bool = Field(True, description="Verify the HEC server's TLS certificate. Leave on.")
+    ca_bundle: Path | None = Field(None, description="CA bundle for the HEC server's certificate.")
+    gzip: bool = Field(True, description="gzip HEC request bodies.")
+    batch_events: int = Field(500, ge=1, description="Most events in one HEC request.")
+    batch_bytes: int = Field(1_048_576, ge=1024, description="Most uncompressed bytes in one HEC request.")
+    max_event_bytes: int = Field(
+        5_000_000,
+        ge=1024,
+        description="Events larger than this (HEC maxEventSize) go to the dead-letter file.",
+    )
+    request_timeout: Duration = Field(30.0, gt=0, description="Timeout of one HEC request.")
+    retries: int = Field(
+        6, ge=0, description="Retries of a busy/5xx/network-failed HEC request within one batch."
+    )
+    retry_base: Duration = Field(0.5, gt=0, description="First HEC retry delay; doubles per retry.")
+    retry_max: Duration = Field(30.0, gt=0, description="Cap of one HEC retry delay.")
+    ack_poll_interval: Duration = Field(10.0, gt=0, description="How often pending HEC acks are queried.")
+    ack_timeout: Duration = Field(
+        300.0, gt=0, description="A request not acknowledged in this long is sent again (at-least-once)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http://)")
+        return value.rstrip("/") if value else value
 
     @field_validator("topic_template")
     @classmethod
@@ -245,6 +288,10 @@ class Settings(BaseSettings):
         sink = self.sink
         if sink.type == "kafka" and not sink.bootstrap_servers:
             raise ValueError("CONNECTOR_SINK__BOOTSTRAP_SERVERS: required when CONNECTOR_SINK__TYPE=kafka")
+        if sink.type == "splunk_hec" and not (sink.url and sink.token):
+            raise ValueError(
+                "CONNECTOR_SINK__URL and CONNECTOR_SINK__TOKEN: required when CONNECTOR_SINK__TYPE=splunk_hec"
+            )
         if self.checkpoint.backend == "kafka" and sink.type != "kafka":
             raise ValueError(
                 "CONNECTOR_CHECKPOINT__BACKEND: kafka keeps checkpoints on the sink's cluster, "

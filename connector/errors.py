@@ -5,6 +5,7 @@
     ├── RetriableError              worth trying again later
     │   ├── SourceUnavailable       API 429/5xx, timeouts, resets, malformed bodies
     │   ├── SinkUnavailable         the sink could not durably accept a batch
+    │   │   └── SinkConfigError     the sink refuses our credentials or settings (retried slowly)
     │   ├── CheckpointUnavailable   a commit could not be written (disk full, read-only)
     │   └── PaginationError         the API repeated a cursor (a loop, never a hang)
     └── FatalError                  retrying will not help; operator action needed
@@ -62,6 +63,10 @@ class ApiRequestError(FatalError):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class SinkConfigError(SinkUnavailable):
+    """The sink refuses the connector's token, index or settings; nothing is committed until fixed."""
 
 
 class CheckpointUnavailable(RetriableError):

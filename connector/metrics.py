@@ -18,7 +18,7 @@ STREAMS = ("default", "tenant")
 STATUS_CLASSES = ("2xx", "4xx", "5xx", "error")
 RETRY_REASONS = ("rate_limited", "server_error", "timeout", "connection", "malformed")
 DEAD_LETTER_REASONS = ("normalize_error", "invalid_event", "too_large", "rejected_by_sink")
-SINKS = ("file", "stdout", "kafka")
+SINKS = ("file", "stdout", "kafka", "splunk_hec")
 
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
@@ -122,6 +122,47 @@ class Metrics:
             ["sink"],
             registry=r,
         )
+        self.sink_retries = Counter(
+            "connector_sink_retries", "Requests the sink retried (busy, 5xx, network).", ["sink"], registry=r
+        )
+        self.sink_config_errors = Counter(
+            "connector_sink_config_errors",
+            "Batches refused because of the sink's credentials or settings (token, index, ack).",
+            ["sink"],
+            registry=r,
+        )
+        self.hec_responses = Counter(
+            "connector_hec_responses",
+            "Splunk HEC answers by HTTP status and HEC code.",
+            ["status", "code"],
+            registry=r,
+        )
+        self.hec_request_duration = Histogram(
+            "connector_hec_request_duration_seconds",
+            "Latency of HEC requests.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.hec_acks_pending = Gauge(
+            "connector_hec_acks_pending", "HEC requests accepted but not yet acknowledged.", registry=r
+        )
+        self.hec_ack_wait = Histogram(
+            "connector_hec_ack_wait_seconds",
+            "Time from a HEC request to its indexer acknowledgement.",
+            buckets=_POLL_BUCKETS,
+            registry=r,
+        )
+        self.hec_ack_timeouts = Counter(
+            "connector_hec_ack_timeouts",
+            "HEC requests resent because their ack did not come in time.",
+            registry=r,
+        )
+        self.hec_rejected = Counter(
+            "connector_hec_rejected_events", "Events HEC refused as bad data (dead-lettered).", registry=r
+        )
+        self.hec_ack_mode = Gauge(
+            "connector_hec_ack_mode", "1 for the HEC acknowledgement mode in use.", ["mode"], registry=r
+        )
         self._preinitialize()
 
     def _preinitialize(self) -> None:
@@ -142,6 +183,8 @@ class Metrics:
             self.events_dead_lettered.labels(reason=reason)
         for sink in SINKS:
             self.sink_failures.labels(sink=sink)
+            self.sink_retries.labels(sink=sink)
+            self.sink_config_errors.labels(sink=sink)
             self.sink_publish_duration.labels(sink=sink)
 
     @classmethod

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from connector.catalogue import is_tenant_scoped
 from connector.config import Settings
-from connector.errors import AuthError, RetriableError
+from connector.errors import AuthError, RetriableError, SinkUnavailable
 from connector.metrics import Metrics
 from connector.models import Window
 from connector.pipeline import Pipeline, Stream
@@ -60,6 +60,7 @@ class StreamState:
     refused_logged: bool = False
     last_success: float | None = None
     failures: int = 0
+    last_error: str | None = None
     done: bool = False
 
 
@@ -100,8 +101,9 @@ class Runner:
             for state in self.states:
                 if self._stop.is_set():
                     break
-                if not state.done:
-                    self._cycle(state, target, once=once)
+                # The sink is shared: when it refused one stream's batch, the others wait a round too.
+                if not state.done and not self._cycle(state, target, once=once):
+                    break
             if once and all(s.done for s in self.states):
                 return
             if once:
@@ -130,12 +132,13 @@ class Runner:
         except RetriableError as exc:
             log.warning("could not read the server clock yet (%s); using the local clock", exc)
 
-    def _cycle(self, state: StreamState, target: int, *, once: bool) -> None:
+    def _cycle(self, state: StreamState, target: int, *, once: bool) -> bool:
+        """One poll of one stream; False when the sink failed (the round should end)."""
         name = state.stream.name
         if time.time() < state.paused_until:
             if once:
                 state.done = True
-            return
+            return True
         started = time.monotonic()
         try:
             lookback_start = math.floor(self._client.clock.now() - self._settings.openai.lookback)
@@ -147,24 +150,36 @@ class Runner:
             self._metrics.auth_failures.labels(stream=name).inc()
             if name == "tenant" and exc.status == 403:
                 self._refuse_tenant(state, exc, once=once)
-                return
+                return True
             raise
         except RetriableError as exc:
             state.failures += 1
             self._metrics.poll_errors.labels(stream=name).inc()
-            log.error("stream %s: poll failed, will retry: %s", name, exc)
+            # One line per distinct problem: a lasting outage must not flood the log.
+            repeated = str(exc) in {s.last_error for s in self.states}
+            log.log(
+                logging.DEBUG if repeated else logging.ERROR,
+                "stream %s: poll failed, will retry: %s",
+                name,
+                exc,
+            )
+            state.last_error = str(exc)
             if once and state.failures >= ONCE_ATTEMPTS:
                 raise
-            return
+            return not isinstance(exc, SinkUnavailable)
         finally:
             self._metrics.poll_duration.labels(stream=name).observe(time.monotonic() - started)
         if self._stop.is_set():
-            return
+            return True
+        if state.last_error is not None:
+            log.info("stream %s: recovered after %d failed attempt(s)", name, state.failures)
+            state.last_error = None
         state.failures = 0
         state.last_success = time.time()
         self._health.poll_ok()
         self._metrics.last_success.labels(stream=name).set(state.last_success)
         state.done = once
+        return True
 
     def _refuse_tenant(self, state: StreamState, exc: AuthError, *, once: bool) -> None:
         self._metrics.tenant_unavailable.inc()

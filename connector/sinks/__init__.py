@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Protocol
 
 from connector.config import SinkSettings
+from connector.metrics import Metrics
 from connector.models import OutputRecord, Rejection
 
 
@@ -27,7 +29,14 @@ class Sink(Protocol):
         ...
 
 
-def make_sink(settings: SinkSettings, *, output_format: str = "ocsf", org_id: str | None = None) -> Sink:
+def make_sink(
+    settings: SinkSettings,
+    *,
+    output_format: str = "ocsf",
+    org_id: str | None = None,
+    metrics: Metrics | None = None,
+    stop: threading.Event | None = None,
+) -> Sink:
     """Build the sink named by ``settings.type``."""
     if settings.type == "file":
         from connector.sinks.file import FileSink
@@ -41,4 +50,10 @@ def make_sink(settings: SinkSettings, *, output_format: str = "ocsf", org_id: st
         from connector.sinks.kafka import KafkaSink
 
         return KafkaSink(settings, output_format=output_format, org_id=org_id)
+    if settings.type == "splunk_hec":
+        from connector.sinks.splunk_hec import SplunkHecSink
+
+        return SplunkHecSink(
+            settings, output_format=output_format, org_id=org_id, metrics=metrics or Metrics(), stop=stop
+        )
     raise ValueError(f"unknown sink type {settings.type!r}")

@@ -56,7 +56,7 @@ def producer_config(settings: SinkSettings, **extra: Any) -> dict[str, Any]:
         "enable_idempotence": True,
         "compression_type": None if settings.compression == "none" else settings.compression,
         "linger_ms": settings.linger_ms,
-        "batch_size": settings.batch_bytes,
+        "batch_size": settings.producer_batch_bytes,
         "max_request_size": max(settings.max_record_bytes + 4096, 1_048_576),
         "delivery_timeout_ms": delivery_ms,
         "request_timeout_ms": request_ms,
