@@ -77,7 +77,11 @@ def make_delivery(
             org_id=settings.openai.organization_id,
         )
     sink = make_sink(
-        settings.sink, output_format=settings.output.format, org_id=settings.openai.organization_id
+        settings.sink,
+        output_format=settings.output.format,
+        org_id=settings.openai.organization_id,
+        metrics=metrics,
+        stop=stop,
     )
     return PublishThenCommit(sink, store)
 

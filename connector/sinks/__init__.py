@@ -32,10 +32,10 @@ class Sink(Protocol):
 def make_sink(
     settings: SinkSettings,
     *,
-    output_format: str = "ocsf",
-    org_id: str | None = None,
-    metrics: Metrics | None = None,
-    stop: threading.Event | None = None,
+    output_format: str,
+    org_id: str | None,
+    metrics: Metrics,
+    stop: threading.Event,
 ) -> Sink:
     """Build the sink named by ``settings.type``."""
     if settings.type == "file":
@@ -53,7 +53,5 @@ def make_sink(
     if settings.type == "splunk_hec":
         from connector.sinks.splunk_hec import SplunkHecSink
 
-        return SplunkHecSink(
-            settings, output_format=output_format, org_id=org_id, metrics=metrics or Metrics(), stop=stop
-        )
+        return SplunkHecSink(settings, output_format=output_format, org_id=org_id, metrics=metrics, stop=stop)
     raise ValueError(f"unknown sink type {settings.type!r}")

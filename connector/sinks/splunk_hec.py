@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 EVENT_PATH = "/services/collector/event"
 ACK_PATH = "/services/collector/ack"
 HEALTH_PATH = "/services/collector/health"
+DRAIN_SECONDS = 20.0  # how long a stopping connector still waits for the acks of its last batch
 MAX_RESENDS = 3  # resends of an unacknowledged request before the batch is given up for this cycle
 
 
@@ -204,6 +205,7 @@ class SplunkHecSink:
     def _await_acks(self, pending: list[_Pending], rejected: list[Rejection]) -> None:
         """Poll until every request is indexed; resend those that time out."""
         rounds = 0
+        drain_deadline: float | None = None
         while pending:
             self._metrics.hec_acks_pending.set(len(pending))
             # The first query comes soon (acks are often quick); later ones at the poll interval.
@@ -212,8 +214,15 @@ class SplunkHecSink:
                 if rounds == 0
                 else self._settings.ack_poll_interval
             )
-            if self._stop.wait(wait):
-                raise SinkUnavailable("stopping before Splunk acknowledged the batch; nothing was committed")
+            if drain_deadline is None and self._stop.wait(wait):
+                # Stopping: finish this batch if Splunk acknowledges it soon, so the drain can commit it.
+                drain_deadline = time.monotonic() + DRAIN_SECONDS
+            if drain_deadline is not None:
+                if time.monotonic() > drain_deadline:
+                    raise SinkUnavailable(
+                        "stopping before Splunk acknowledged the batch; nothing was committed"
+                    )
+                time.sleep(min(wait, 0.5))
             rounds += 1
             done = self._query_acks([p.ack_id for p in pending])
             now = time.monotonic()
