@@ -1,27 +1,40 @@
-"""Every Prometheus metric of the connector, in one place.
+"""Every Prometheus metric of the connector, in one place (catalogue: docs/operations.md).
 
-All names carry the ``connector_`` prefix and unit suffixes; labels are bounded
-(stream, status class, reason, sink). Label sets are pre-initialized so a
-dashboard shows zeros rather than gaps. Tests build ``Metrics`` on their own
-``CollectorRegistry``; the process uses ``Metrics.default()``.
+All names carry the ``connector_`` prefix and unit suffixes; labels are bounded:
+stream, status class, reason, sink, HEC code, and the OpenAI event type, which is
+one of the catalogue's types or ``unknown``. Label sets are pre-initialized so
+dashboards and alerts see zeros rather than gaps. Tests build ``Metrics`` on their
+own ``CollectorRegistry``; the process uses ``Metrics.default()``.
 """
 
 from __future__ import annotations
 
+import functools
 import platform
+import time
+from collections import Counter as Tally
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from connector import __version__
+from connector.catalogue import EVENT_TYPES, KNOWN_TYPES
 
 STREAMS = ("default", "tenant")
 STATUS_CLASSES = ("2xx", "4xx", "5xx", "error")
 RETRY_REASONS = ("rate_limited", "server_error", "timeout", "connection", "malformed")
 DEAD_LETTER_REASONS = ("normalize_error", "invalid_event", "too_large", "rejected_by_sink")
 SINKS = ("file", "stdout", "kafka", "splunk_hec")
+UNKNOWN_TYPE = "unknown"
 
-_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-_POLL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
+_LATENCY = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_LONG = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
+_LAG = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 86400, 7 * 86400)
+
+
+def type_label(event_type: object) -> str:
+    """The bounded label value for an OpenAI event type."""
+    return event_type if isinstance(event_type, str) and event_type in KNOWN_TYPES else UNKNOWN_TYPE
 
 
 class Metrics:
@@ -30,162 +43,155 @@ class Metrics:
     _default: Metrics | None = None
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry if registry is not None else CollectorRegistry()
-        r = self.registry
+        self.registry = r = registry if registry is not None else CollectorRegistry()
+
+        def counter(name: str, doc: str, labels: Iterable[str] = ()) -> Counter:
+            return Counter(f"connector_{name}", doc, list(labels), registry=r)
+
+        def gauge(name: str, doc: str, labels: Iterable[str] = ()) -> Gauge:
+            return Gauge(f"connector_{name}", doc, list(labels), registry=r)
+
+        def histogram(
+            name: str, doc: str, buckets: tuple[float, ...], labels: Iterable[str] = ()
+        ) -> Histogram:
+            return Histogram(f"connector_{name}", doc, list(labels), buckets=buckets, registry=r)
+
         self.build_info = Info("connector_build", "Build information.", registry=r)
         self.build_info.info({"version": __version__, "python": platform.python_version()})
-
-        self.events_fetched = Counter(
-            "connector_events_fetched", "Events read from the API.", ["stream"], registry=r
+        by_type = ("stream", "event_type")
+        # -- source
+        self.events_fetched = counter("events_fetched", "Events read from the API.", by_type)
+        self.events_deduplicated = counter(
+            "events_deduplicated", "Events skipped as already delivered (overlap re-reads).", by_type
         )
-        self.events_deduplicated = Counter(
-            "connector_events_deduplicated",
-            "Events skipped because they were already delivered (overlap re-reads).",
+        self.api_requests = counter("api_requests", "Requests to the audit-log API.", ["status_class"])
+        self.api_request_duration = histogram(
+            "api_request_duration_seconds", "API request latency.", _LATENCY
+        )
+        self.api_retries = counter("api_retries", "Retried API requests.", ["reason"])
+        self.rate_limited = counter("api_rate_limited", "429 answers from the API.")
+        self.rate_limited_wait = counter(
+            "api_rate_limited_wait_seconds", "Seconds spent waiting on 429 answers."
+        )
+        self.auth_failures = counter("api_auth_failures", "401/403 answers from the API.", ["stream"])
+        self.tenant_unavailable = counter(
+            "tenant_stream_unavailable", "Times the key was refused the tenant_only stream."
+        )
+        # -- progress
+        self.poll_duration = histogram(
+            "poll_duration_seconds", "One poll cycle of a stream.", _LONG, ["stream"]
+        )
+        self.poll_errors = counter("poll_errors", "Poll cycles that failed and will be retried.", ["stream"])
+        self.last_success = gauge(
+            "last_successful_poll_timestamp_seconds",
+            "Wall-clock time of the last completed poll.",
             ["stream"],
-            registry=r,
         )
-        self.events_published = Counter(
-            "connector_events_published",
-            "Events durably accepted by the sink and committed.",
+        self.watermark = gauge(
+            "checkpoint_watermark_timestamp_seconds",
+            "Committed watermark: every event before it is delivered.",
             ["stream"],
-            registry=r,
         )
-        self.events_dead_lettered = Counter(
-            "connector_events_dead_lettered",
-            "Events written to the dead-letter file instead of the sink.",
-            ["reason"],
-            registry=r,
-        )
-        self.api_requests = Counter(
-            "connector_api_requests", "Requests to the audit-log API.", ["status_class"], registry=r
-        )
-        self.api_request_duration = Histogram(
-            "connector_api_request_duration_seconds",
-            "Latency of audit-log API requests.",
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.api_retries = Counter("connector_api_retries", "Retried API requests.", ["reason"], registry=r)
-        self.rate_limited_wait = Counter(
-            "connector_api_rate_limited_wait_seconds",
-            "Seconds spent waiting on 429 responses.",
-            registry=r,
-        )
-        self.auth_failures = Counter(
-            "connector_api_auth_failures", "401/403 answers from the API.", ["stream"], registry=r
-        )
-        self.tenant_unavailable = Counter(
-            "connector_tenant_stream_unavailable",
-            "Times the key was refused the tenant_only stream.",
-            registry=r,
-        )
-        self.poll_duration = Histogram(
-            "connector_poll_duration_seconds",
-            "Duration of one poll cycle of a stream.",
+        self.checkpoint_commits = counter("checkpoint_commits", "Checkpoint commits.", ["stream"])
+        self.newest_delivered = gauge(
+            "newest_delivered_event_timestamp_seconds",
+            "effective_at of the newest delivered event.",
             ["stream"],
-            buckets=_POLL_BUCKETS,
-            registry=r,
         )
-        self.poll_errors = Counter(
-            "connector_poll_errors",
-            "Poll cycles that failed and will be retried.",
+        self.lag = gauge(
+            "lag_seconds", "Now minus the effective_at of the newest delivered event.", ["stream"]
+        )
+        self.delivery_lag = histogram(
+            "event_delivery_lag_seconds", "Time from an event's effective_at until it was first read.", _LAG
+        )
+        self.backfill_remaining = gauge(
+            "backfill_remaining_seconds",
+            "Event time still to read before the stream is caught up.",
             ["stream"],
-            registry=r,
         )
-        self.watermark = Gauge(
-            "connector_checkpoint_watermark_timestamp_seconds",
-            "The committed watermark: every event before it is delivered.",
-            ["stream"],
-            registry=r,
+        self.batch_in_flight = gauge("batch_in_flight_events", "Events fetched but not yet committed.")
+        # -- delivery
+        self.events_published = counter(
+            "events_published", "Events durably accepted by the sink and committed.", by_type
         )
-        self.last_success = Gauge(
-            "connector_last_successful_poll_timestamp_seconds",
-            "Wall-clock time of the last poll cycle that completed.",
-            ["stream"],
-            registry=r,
+        self.events_dead_lettered = counter(
+            "events_dead_lettered", "Events written to the dead-letter file instead of the sink.", ["reason"]
         )
-        self.batch_in_flight = Gauge(
-            "connector_batch_in_flight_events",
-            "Events fetched but not yet committed.",
-            registry=r,
-        )
-        self.sink_publish_duration = Histogram(
-            "connector_sink_publish_duration_seconds",
-            "Time for the sink to durably accept one batch.",
+        self.sink_batches = counter("sink_batches", "Batches the sink accepted.", ["sink"])
+        self.sink_events = counter("sink_events", "Events the sink accepted.", ["sink"])
+        self.sink_publish_duration = histogram(
+            "sink_publish_duration_seconds",
+            "Time for the sink to accept and commit one batch.",
+            _LATENCY,
             ["sink"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
         )
-        self.sink_failures = Counter(
-            "connector_sink_failures",
-            "Batches the sink did not accept; they are retried and nothing is committed.",
-            ["sink"],
-            registry=r,
+        self.sink_failures = counter(
+            "sink_failures", "Batches the sink did not accept (retried, nothing committed).", ["sink"]
         )
-        self.sink_retries = Counter(
-            "connector_sink_retries", "Requests the sink retried (busy, 5xx, network).", ["sink"], registry=r
+        self.sink_retries = counter(
+            "sink_retries", "Requests the sink retried (busy, 5xx, network).", ["sink"]
         )
-        self.sink_config_errors = Counter(
-            "connector_sink_config_errors",
-            "Batches refused because of the sink's credentials or settings (token, index, ack).",
-            ["sink"],
-            registry=r,
+        self.sink_config_errors = counter(
+            "sink_config_errors", "Batches refused for the sink's credentials or settings.", ["sink"]
         )
-        self.hec_responses = Counter(
-            "connector_hec_responses",
-            "Splunk HEC answers by HTTP status and HEC code.",
-            ["status", "code"],
-            registry=r,
+        # -- Splunk HEC
+        self.hec_responses = counter(
+            "hec_responses", "HEC answers by HTTP status and HEC code.", ["status", "code"]
         )
-        self.hec_request_duration = Histogram(
-            "connector_hec_request_duration_seconds",
-            "Latency of HEC requests.",
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+        self.hec_request_duration = histogram(
+            "hec_request_duration_seconds", "HEC request latency.", _LATENCY
         )
-        self.hec_acks_pending = Gauge(
-            "connector_hec_acks_pending", "HEC requests accepted but not yet acknowledged.", registry=r
+        self.hec_acks_pending = gauge("hec_acks_pending", "HEC requests accepted but not yet acknowledged.")
+        self.hec_ack_wait = histogram("hec_ack_wait_seconds", "From a HEC request to its ack.", _LONG)
+        self.hec_ack_timeouts = counter(
+            "hec_ack_timeouts", "HEC requests resent because no ack came in time."
         )
-        self.hec_ack_wait = Histogram(
-            "connector_hec_ack_wait_seconds",
-            "Time from a HEC request to its indexer acknowledgement.",
-            buckets=_POLL_BUCKETS,
-            registry=r,
-        )
-        self.hec_ack_timeouts = Counter(
-            "connector_hec_ack_timeouts",
-            "HEC requests resent because their ack did not come in time.",
-            registry=r,
-        )
-        self.hec_rejected = Counter(
-            "connector_hec_rejected_events", "Events HEC refused as bad data (dead-lettered).", registry=r
-        )
-        self.hec_ack_mode = Gauge(
-            "connector_hec_ack_mode", "1 for the HEC acknowledgement mode in use.", ["mode"], registry=r
-        )
+        self.hec_rejected = counter("hec_rejected_events", "Events HEC refused as bad data (dead-lettered).")
+        self.hec_ack_mode = gauge("hec_ack_mode", "1 for the HEC acknowledgement mode in use.", ["mode"])
+        self._newest: dict[str, float] = {}
         self._preinitialize()
 
     def _preinitialize(self) -> None:
         for stream in STREAMS:
             for family in (
-                self.events_fetched,
-                self.events_deduplicated,
-                self.events_published,
                 self.auth_failures,
                 self.poll_errors,
+                self.checkpoint_commits,
+                self.backfill_remaining,
             ):
                 family.labels(stream=stream)
+            self.lag.labels(stream=stream).set_function(functools.partial(self._lag, stream))
+            for event_type in (*EVENT_TYPES, UNKNOWN_TYPE):
+                for family in (self.events_fetched, self.events_deduplicated, self.events_published):
+                    family.labels(stream=stream, event_type=event_type)
         for status in STATUS_CLASSES:
             self.api_requests.labels(status_class=status)
         for reason in RETRY_REASONS:
             self.api_retries.labels(reason=reason)
         for reason in DEAD_LETTER_REASONS:
             self.events_dead_lettered.labels(reason=reason)
+        per_sink: tuple[Counter | Histogram, ...] = (
+            self.sink_batches, self.sink_events, self.sink_failures, self.sink_retries,
+            self.sink_config_errors, self.sink_publish_duration,
+        )  # fmt: skip
         for sink in SINKS:
-            self.sink_failures.labels(sink=sink)
-            self.sink_retries.labels(sink=sink)
-            self.sink_config_errors.labels(sink=sink)
-            self.sink_publish_duration.labels(sink=sink)
+            for sink_family in per_sink:
+                sink_family.labels(sink=sink)
+
+    def count_types(self, family: Counter, stream: str, types: Tally[str]) -> None:
+        """Add a batch's per-type tally: one label lookup per type, not per event."""
+        for event_type, n in types.items():
+            family.labels(stream=stream, event_type=type_label(event_type)).inc(n)
+
+    def delivered(self, stream: str, newest_effective_at: int) -> None:
+        """Record the newest delivered event time; the lag gauge follows the clock from it."""
+        if newest_effective_at > self._newest.get(stream, 0):
+            self._newest[stream] = newest_effective_at
+            self.newest_delivered.labels(stream=stream).set(newest_effective_at)
+
+    def _lag(self, stream: str) -> float:
+        newest = self._newest.get(stream)
+        return 0.0 if newest is None else max(0.0, time.time() - newest)
 
     @classmethod
     def default(cls) -> Metrics:

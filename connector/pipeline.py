@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter as Tally
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,7 +21,7 @@ from connector.config import PollSettings
 from connector.deadletter import DeadLetterFile
 from connector.delivery import Delivery, RejectionHandler
 from connector.errors import RetriableError
-from connector.metrics import Metrics
+from connector.metrics import Metrics, type_label
 from connector.models import BackfillPlan, Checkpoint, Event, OutputRecord, Rejection, Window
 from connector.normalize import Normalizer
 from connector.serialize import dumps
@@ -101,7 +102,9 @@ class Pipeline:
     def catch_up(self, stream: Stream, checkpoint: Checkpoint, target_end: int) -> Checkpoint:
         """Deliver every slice from the watermark (minus the overlap) up to ``target_end``."""
         first = True
+        remaining = self._metrics.backfill_remaining.labels(stream=stream.name)
         while checkpoint.watermark < target_end and not self._stop.is_set():
+            remaining.set(target_end - checkpoint.watermark)
             length = int(checkpoint.slice_seconds or self._poll.max_slice)
             end = min(checkpoint.watermark + length, target_end)
             start = checkpoint.watermark - self._overlap if first else checkpoint.watermark
@@ -122,6 +125,7 @@ class Pipeline:
                 continue
             checkpoint = self._deliver(stream, checkpoint, collected, watermark=end)
             first = False
+        remaining.set(max(0, target_end - checkpoint.watermark))
         return checkpoint
 
     # -- operator backfill ------------------------------------------------------------
@@ -170,29 +174,33 @@ class Pipeline:
         seen: set[str] = set()
         events: list[Event] = []
         invalid: list[Event] = []
-        fetched = duplicates = 0
-        fetched_counter = self._metrics.events_fetched.labels(stream=stream.name)
+        fetched = 0
+        fetched_types: Tally[str] = Tally()
+        duplicate_types: Tally[str] = Tally()
         for page in self._client.iter_window(stream.query, window):
             if self._stop.is_set():
                 raise Stopped
             self._health.beat()
             fetched += len(page.events)
-            fetched_counter.inc(len(page.events))
+            now = time.time()
             for event in page.events:
+                fetched_types[type_label(event.get("type"))] += 1
                 if not is_valid_event(event):
                     invalid.append(event)
                     continue
                 event_id = event["id"]
                 if event_id in delivered or event_id in seen:
-                    duplicates += 1
+                    duplicate_types[type_label(event.get("type"))] += 1
                     continue
                 seen.add(event_id)
                 events.append(event)
+                self._metrics.delivery_lag.observe(max(0.0, now - event["effective_at"]))
             self._metrics.batch_in_flight.set(len(events))
             if split and len(events) > self._slice_cap:
                 self._metrics.batch_in_flight.set(0)
                 return None
-        self._metrics.events_deduplicated.labels(stream=stream.name).inc(duplicates)
+        self._metrics.count_types(self._metrics.events_fetched, stream.name, fetched_types)
+        self._metrics.count_types(self._metrics.events_deduplicated, stream.name, duplicate_types)
         return _Slice(window=window, events=events, invalid=invalid, fetched=fetched)
 
     def _deliver(
@@ -236,8 +244,7 @@ class Pipeline:
             )
 
         self._commit(next_checkpoint, records, rejected)
-        self._metrics.events_published.labels(stream=stream.name).inc(len(records) - len(refused))
-        self._metrics.batch_in_flight.set(0)
+        self._count_published(stream, records, refused)
         log.info(
             "stream %s: window [%s, %s) fetched %d, published %d, dead-lettered %d",
             stream.name,
@@ -289,6 +296,19 @@ class Pipeline:
                 time.monotonic() - started
             )
         self._metrics.watermark.labels(stream=checkpoint.stream).set(checkpoint.watermark)
+        self._metrics.checkpoint_commits.labels(stream=checkpoint.stream).inc()
+
+    def _count_published(self, stream: Stream, records: list[OutputRecord], refused: list[Rejection]) -> None:
+        refused_keys = {r.record.key for r in refused}
+        published = [r for r in records if r.key not in refused_keys]
+        self._metrics.count_types(
+            self._metrics.events_published, stream.name, Tally(type_label(r.event_type) for r in published)
+        )
+        self._metrics.batch_in_flight.set(0)
+        if published:
+            self._metrics.sink_batches.labels(sink=self._delivery.sink_name).inc()
+            self._metrics.sink_events.labels(sink=self._delivery.sink_name).inc(len(published))
+            self._metrics.delivered(stream.name, max(r.effective_at for r in published))
 
     def _write_dead_letters(self, dead: list[tuple[str, str, str, Any]]) -> None:
         """Store unpublishable events durably; called before the checkpoint passes them."""

@@ -240,6 +240,8 @@ class AuditLogClient:
             is_429 = status == 429
             self._count("4xx" if status < 500 else "5xx", "rate_limited" if is_429 else "server_error")
             retry_after = _retry_after(response) if is_429 else None
+            if is_429:
+                self._metrics.rate_limited.inc()
             raise SourceUnavailable(f"{where}: {message}", retry_after=retry_after)
         self._count("4xx" if status < 500 else "error")
         if status in (401, 403):

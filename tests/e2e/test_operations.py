@@ -68,7 +68,9 @@ def test_metrics_healthz_and_readyz_on_one_port(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/healthz").status_code == 200
         metrics = httpx.get(f"{base}/metrics").text
         assert "connector_build_info" in metrics
-        assert re.search(r'connector_events_published_total\{stream="default"\} [1-9]', metrics)
+        assert re.search(
+            r'connector_events_published_total\{event_type="[a-z_.]+",stream="default"\} [1-9]', metrics
+        )
         assert re.search(
             r'connector_checkpoint_watermark_timestamp_seconds\{stream="default"\} 1\.[789]\d*e\+09', metrics
         )

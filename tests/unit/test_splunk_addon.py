@@ -14,6 +14,7 @@ import fnmatch
 import importlib.util
 import json
 import re
+import tomllib
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 
 from connector.config import SinkSettings
 from connector.normalize.ocsf import OcsfNormalizer
+from connector.normalize.ocsf_enums import VERB_ACTIVITIES
 from connector.normalize.table import MAPPING, MappingRow
 from tests.unit.normalize_samples import ACTOR_SHAPES, SESSION_IPV4, make_event
 
@@ -32,6 +34,7 @@ DATA = ROOT / "tests" / "data" / "splunk"
 OCSF, RAW = "ocsf:openai:audit", "openai:audit"
 SOURCETYPES = (OCSF, RAW)
 ORG_ID = "org-splunk-test"
+API_KEY_SA = ACTOR_SHAPES["api_key_service_account"]
 DATA_SETS = {"authentication": "Authentication", "account": "Change:Account_Management"}
 
 # --- .conf files ------------------------------------------------------------------------------
@@ -88,7 +91,7 @@ Expr = Callable[[dict[str, Value]], Value]
 
 _TOKEN = re.compile(
     r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<field>'[^']+')|(?P<num>\d+(?:\.\d+)?)
-    |(?P<op>==|!=|<=|>=|=|<|>|[(),.])|(?P<name>[A-Za-z_][A-Za-z0-9_]*))""",
+    |(?P<op>==|!=|<=|>=|=|<|>|[(),])|(?P<name>[A-Za-z_][A-Za-z0-9_]*))""",
     re.VERBOSE,
 )
 
@@ -167,10 +170,6 @@ def _json_array_to_mv(array: Value) -> Value:
     return [v for v in values if v is not None] or None
 
 
-def _regex_args(args: list[Value]) -> bool:
-    return args[0] is None
-
-
 FUNCTIONS: dict[str, Callable[[list[Value]], Value]] = {
     "coalesce": lambda a: next((v for v in a if v is not None), None),
     "isnull": lambda a: a[0] is None,
@@ -188,7 +187,11 @@ FUNCTIONS: dict[str, Callable[[list[Value]], Value]] = {
 
 
 class EvalParser:
-    """Recursive-descent parser: SPL eval text → a function of the event's fields."""
+    """Recursive-descent parser: SPL eval text → a function of the event's fields.
+
+    Field names with dots must be single-quoted (``'src_endpoint.ip'``): ``.`` is SPL's
+    concatenation operator, which the add-on does not use, so a bare dotted name fails here.
+    """
 
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
@@ -225,19 +228,11 @@ class EvalParser:
             self._take()
             inner = self._not()
             return lambda f: None if (v := inner(f)) is None else not _truth(v)
-        left = self._concat()
+        left = self._primary()
         if self._peek("==", "=", "!=", "<", ">", "<=", ">="):
             op = self._take()[1]
-            right = self._concat()
+            right = self._primary()
             return lambda f: _compare(op, left(f), right(f))
-        return left
-
-    def _concat(self) -> Expr:
-        left = self._primary()
-        while self._peek("."):
-            self._take()
-            parts = (left, self._primary())
-            left = lambda f, p=parts: None if None in (a := [x(f) for x in p]) else f"{a[0]}{a[1]}"  # noqa: E731
         return left
 
     def _primary(self) -> Expr:
@@ -306,7 +301,7 @@ _SEARCH_TOKEN = re.compile(r'\s*(?:(?P<q>"[^"]*")|(?P<op>!=|=|[(),])|(?P<w>[^\s=
 
 
 def search_matches(search: str, fields: dict[str, Value]) -> bool:
-    """Evaluate an event-type search (field=value, field!=value, IN, NOT, AND, OR, parens)."""
+    """Evaluate an event-type search: field=value, field!=value, IN, NOT, AND, OR, parentheses."""
     tokens = [m.group(m.lastgroup or "") for m in _SEARCH_TOKEN.finditer(search) if m.lastgroup]
     tokens = [t[1:-1] if t.startswith('"') else t for t in tokens]
     pos = 0
@@ -323,7 +318,7 @@ def search_matches(search: str, fields: dict[str, Value]) -> bool:
         token = tokens[pos]
         pos += 1
         if token == "(":
-            result = any_of()
+            result = all_of()
             assert tokens[pos] == ")"
             pos += 1
             return result
@@ -349,24 +344,24 @@ def search_matches(search: str, fields: dict[str, Value]) -> bool:
             return not negation()
         return atom()
 
-    def all_of() -> bool:
-        nonlocal pos
-        result = negation()
-        while pos < len(tokens) and tokens[pos] not in ("OR", ")"):
-            if tokens[pos] == "AND":
-                pos += 1
-            result = negation() and result
-        return result
-
     def any_of() -> bool:
         nonlocal pos
-        result = all_of()
+        result = negation()
         while pos < len(tokens) and tokens[pos] == "OR":
             pos += 1
-            result = all_of() or result
+            result = negation() or result
         return result
 
-    result = any_of()
+    def all_of() -> bool:  # SPL evaluates OR before the (implicit) AND
+        nonlocal pos
+        result = any_of()
+        while pos < len(tokens) and tokens[pos] != ")":
+            if tokens[pos] == "AND":
+                pos += 1
+            result = any_of() and result
+        return result
+
+    result = all_of()
     assert pos == len(tokens), f"trailing text in search {search!r}"
     return result
 
@@ -467,13 +462,15 @@ def cim_problems(fields: dict[str, Value], raw_payload: Any) -> list[str]:
         problems.append(f"tagged {tags}: needs exactly one of authentication, change")
     dataset = data_set(fields)
     spec = cim_fields(dataset)
-    has_payload_attrs = isinstance(raw_payload, dict) and bool({"changes_requested", "data"} & set(raw_payload))
+    has_payload_attrs = isinstance(raw_payload, dict) and bool(
+        {"changes_requested", "data"} & set(raw_payload)
+    )
     for name, field in spec.items():
         value = fields.get(name)
-        if field["type"] == "required" and name != "tag" and value in (None, "", []):
-            # object_attrs is "if applicable": set it whenever the payload says what changed.
-            if name != "object_attrs" or has_payload_attrs:
-                problems.append(f"{dataset}: required field {name} is missing")
+        # object_attrs is "if applicable": it must be set whenever the payload says what changed.
+        applicable = name != "object_attrs" or has_payload_attrs
+        if field["type"] == "required" and name != "tag" and value in (None, "", []) and applicable:
+            problems.append(f"{dataset}: required field {name} is missing")
         if value is not None and field.get("expected_values") and value not in field["expected_values"]:
             problems.append(f"{dataset}: {name}={value!r} not in {field['expected_values']}")
         values = value if isinstance(value, list) else [value]
@@ -499,6 +496,8 @@ def test_every_conf_file_is_well_formed_and_the_app_is_named_after_its_folder() 
     app = conf("app")
     assert app["package"]["id"] == app["id"]["name"] == TA.name
     assert app["ui"]["is_visible"] == "false"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert app["id"]["version"] == app["launcher"]["version"] == project["version"]
     meta = parse_conf(TA / "metadata" / "default.meta")
     assert meta[""]["export"] == "system", "CIM data models only see exported knowledge objects"
     assert (TA / "README.md").is_file()
@@ -556,9 +555,6 @@ def test_no_calculated_field_reads_another_or_an_alias_chain(sourcetype: str) ->
     for field, expression in evals(stanza).items():
         read = compiled(expression).fields
         assert not read & (outputs - {field}), f"EVAL-{field} reads calculated {read & outputs}"
-        assert not re.search(r"(?<!')\b[a-z_]+\.[a-z_]+\b(?![\"'])", expression.split('"')[0]), (
-            f"EVAL-{field}: quote dotted field names"
-        )
     dests = {dest for _, dest in alias_pairs}
     assert not {src for src, _ in alias_pairs} & (dests | outputs), "FIELDALIAS must read extracted fields"
 
@@ -601,7 +597,12 @@ def _variants() -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"{event_type}/group principal", make_event(event_type, payload=group)
     for event_type in ("user.added", "service_account.deleted", "tenant.group.member.added", "user.updated"):
         yield f"{event_type}/no target (degraded)", make_event(event_type, payload={})
-    for event_type in ("widget.created", "tenant.widget.frobnicated", "tenant.user.suspended", "user.invited"):
+    for event_type in (
+        "widget.created",
+        "tenant.widget.frobnicated",
+        "tenant.user.suspended",
+        "user.invited",
+    ):
         yield f"{event_type}/unknown type", make_event(event_type, payload={"id": "x_01", "name": "x"})
 
 
@@ -645,10 +646,22 @@ def test_both_sourcetypes_give_the_same_cim_view_of_the_same_event() -> None:
         ("service_account.created_again", "Change:Account_Management", "modified"),
     ],
 )
-def test_unknown_event_types_follow_the_verb_rule(sourcetype: str, event_type: str, dataset: str, action: str) -> None:
+def test_unknown_event_types_follow_the_verb_rule(
+    sourcetype: str, event_type: str, dataset: str, action: str
+) -> None:
     event = make_event(event_type, payload={"id": "x_01"})
     fields = search_time(sourcetype, as_sent(sourcetype, event))
     assert (data_set(fields), fields["action"]) == (dataset, action)
+
+
+@pytest.mark.parametrize(("verb", "activity_id"), sorted(VERB_ACTIVITIES.items()))
+def test_both_sourcetypes_apply_the_normalizers_verb_rule_to_unknown_types(
+    verb: str, activity_id: int
+) -> None:
+    expected = {1: "created", 2: "read", 3: "updated", 4: "deleted"}.get(activity_id, "modified")
+    event = make_event(f"tenant.widget.{verb}", payload={"id": "x_01"})
+    for sourcetype in SOURCETYPES:
+        assert search_time(sourcetype, as_sent(sourcetype, event))["action"] == expected, sourcetype
 
 
 @pytest.mark.parametrize("sourcetype", SOURCETYPES)
@@ -675,15 +688,16 @@ def test_an_account_change_names_the_changed_account_and_who_changed_it(sourcety
     assert fields["src"] == "unknown"  # an API key has no IP
 
 
-API_KEY_SA = ACTOR_SHAPES["api_key_service_account"]
-
-
-def test_the_evaluator_follows_splunk_null_semantics() -> None:
+def test_the_evaluator_follows_splunk_semantics() -> None:
     fields: dict[str, Value] = {"a": "1", "s": "x.failed"}
     assert compiled("if(missing==1, 1, 2)").expr(fields) == "2"
     assert compiled("a==1 OR missing==1").expr(fields) is True
     assert compiled("a==2 OR missing==1").expr(fields) is None
     assert compiled('case(match(s, "\\.failed$"), "failure", true(), "success")').expr(fields) == "failure"
     assert compiled("coalesce(missing, 'a')").expr(fields) == "1"
+    with pytest.raises(AssertionError, match="cannot tokenize"):
+        compiled("isnull(src_endpoint.ip)")
     assert search_matches('a=1 NOT s IN ("*.ok", "y")', fields)
     assert not search_matches("a!=1 OR missing=*", fields)
+    assert not search_matches("a=2 a=1 OR s=x*", fields), "OR binds tighter than AND in SPL"
+    assert search_matches("(a=2 a=1) OR s=x*", fields)
