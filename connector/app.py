@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from connector.checkpoint import CheckpointStore
 from connector.checkpoint.sqlite import SqliteCheckpointStore
 from connector.config import Settings
-from connector.deadletter import DeadLetterFile
+from connector.deadletter import DeadLetter
+from connector.deadletter.file import DeadLetterFile
 from connector.delivery import Delivery, PublishThenCommit
+from connector.drift import SchemaDrift
 from connector.errors import ConfigError
 from connector.metrics import Metrics
 from connector.normalize import make_normalizer
@@ -33,6 +35,7 @@ class App:
     client: AuditLogClient
     store: CheckpointStore
     delivery: Delivery
+    dead_letter: DeadLetter
     pipeline: Pipeline
     runner: Runner
     health: Health
@@ -42,7 +45,7 @@ class App:
         """Stop the metrics server, flush the sink, close the store and the HTTP client."""
         if self.server is not None:
             self.server.stop()
-        for close in (self.delivery.close, self.store.close, self.client.close):
+        for close in (self.delivery.close, self.dead_letter.close, self.store.close, self.client.close):
             try:
                 close()
             except Exception:  # closing must try every part
@@ -61,6 +64,15 @@ def make_store(settings: Settings) -> CheckpointStore:
 
         return KafkaCheckpointStore(settings.sink, settings.checkpoint)
     return SqliteCheckpointStore(settings.checkpoint.path)
+
+
+def make_dead_letter(settings: Settings) -> DeadLetter:
+    """The dead-letter destination named by ``CONNECTOR_DEAD_LETTER__TYPE``."""
+    if settings.dead_letter.type == "kafka":
+        from connector.deadletter.kafka import DeadLetterTopic
+
+        return DeadLetterTopic(settings.sink, settings.dead_letter.topic)
+    return DeadLetterFile(settings.dead_letter.path)
 
 
 def make_delivery(
@@ -102,16 +114,18 @@ def build_app(
     store = make_store(settings)
     client = AuditLogClient(settings.openai, metrics=metrics, stop=stop)
     delivery = make_delivery(settings, store, metrics=metrics, stop=stop)
+    dead_letter = make_dead_letter(settings)
     pipeline = Pipeline(
         client=client,
         normalizer=normalizer,
         delivery=delivery,
         store=store,
-        dead_letter=DeadLetterFile(settings.dead_letter.path),
+        dead_letter=dead_letter,
         poll=settings.poll,
         metrics=metrics,
         stop=stop,
         health=health,
+        drift=SchemaDrift(settings.drift.path, metrics),
     )
     runner = Runner(
         settings,
@@ -122,7 +136,7 @@ def build_app(
         streams=build_streams(settings),
         health=health,
     )
-    app = App(settings, metrics, stop, client, store, delivery, pipeline, runner, health)
+    app = App(settings, metrics, stop, client, store, delivery, dead_letter, pipeline, runner, health)
     if serve_metrics and settings.metrics.enabled:
         app.server = MetricsServer(
             host=settings.metrics.host, port=settings.metrics.port, metrics=metrics, health=health

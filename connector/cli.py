@@ -94,7 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--rate-truncated", type=float, default=0.0, help="fraction of bodies cut short")
     sim.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
 
-    mapping = sub.add_parser("mapping", help="print the event type → OCSF mapping table")
+    dlq = sub.add_parser("dlq", help="work with the dead-letter destination")
+    dlq_sub = dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
+    dlq_sub.add_parser("replay", help="send dead-lettered events through normalization and the sink again")
+
+    mapping = sub.add_parser("mapping", help="print the event type → OCSF mapping table and the drift seen")
     mapping.add_argument("--markdown", action="store_true", help="the docs/mapping.md text")
 
     health = sub.add_parser("healthcheck", help="call /healthz (or /readyz) and exit 0 when healthy")
@@ -105,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command in ("simulator", "mapping"):
+        if args.command == "simulator":
             return int(_COMMANDS[args.command](args, None))
         settings = load_settings(args.config)
         _setup_logging(settings)
@@ -283,7 +287,49 @@ def cmd_mapping(args: argparse.Namespace, settings: Settings | None) -> int:
         activity = enums.activity_name(row.class_uid, row.activity_id)
         print(f"{row.type:55} {row.class_uid} {enums.class_name(row.class_uid):24} {activity}")
     print(f"{len(MAPPING)} event types; any other type maps to Entity Management (3004) by its verb.")
+    _print_drift(settings)
     return EXIT_OK
+
+
+def _print_drift(settings: Settings | None) -> None:
+    from connector.drift import load_drift
+
+    if settings is None:
+        return
+    seen = load_drift(settings.drift.path)
+    if not seen["types"] and not seen["keys"]:
+        print(f"no unmapped event types or payload keys seen ({settings.drift.path})")
+        return
+    print(f"\nseen without a specific mapping ({settings.drift.path}):")
+    for name, first in sorted(seen["types"].items()):
+        print(f"  type {name:50} first seen {first}")
+    for name, first in sorted(seen["keys"].items()):
+        print(f"  key  {name:50} first seen {first}")
+
+
+def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
+    from connector.metrics import Metrics
+    from connector.normalize import make_normalizer
+    from connector.replay import replay_file, replay_topic
+    from connector.sinks import make_sink
+
+    org = settings.openai.organization_id
+    normalizer = make_normalizer(settings.output.format, org_id=org)
+    sink = make_sink(
+        settings.sink,
+        output_format=settings.output.format,
+        org_id=org,
+        metrics=Metrics(),
+        stop=threading.Event(),
+    )
+    try:
+        replay = replay_topic if settings.dead_letter.type == "kafka" else replay_file
+        result = replay(settings, normalizer, sink)
+    finally:
+        sink.close()
+    where = settings.dead_letter.topic if settings.dead_letter.type == "kafka" else settings.dead_letter.path
+    print(f"replayed {result.replayed} event(s); {result.still_failing} still failing, kept in {where}")
+    return EXIT_OK if result.still_failing == 0 else EXIT_FATAL
 
 
 def cmd_healthcheck(args: argparse.Namespace, settings: Settings) -> int:
@@ -318,6 +364,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
     "check": cmd_check,
     "simulator": cmd_simulator,
     "mapping": cmd_mapping,
+    "dlq": cmd_dlq,
     "healthcheck": cmd_healthcheck,
 }
 

@@ -234,7 +234,10 @@ class CheckpointSettings(_Section):
 class OutputSettings(_Section):
     """The output schema."""
 
-    format: Literal["ocsf", "raw"] = Field("ocsf", description="ocsf (OCSF 1.8.0) or raw.")
+    format: Literal["ocsf", "ecs", "raw"] = Field(
+        "ocsf",
+        description="ocsf (OCSF 1.8.0), ecs (ECS 9.4.0, for Elastic) or raw (the event as the API gave it).",
+    )
 
 
 class MetricsSettings(_Section):
@@ -253,11 +256,27 @@ class LogSettings(_Section):
 
 
 class DeadLetterSettings(_Section):
-    """Where events that cannot be normalized go (never dropped)."""
+    """Where events that cannot be normalized or published go (never dropped)."""
 
+    type: Literal["file", "kafka"] = Field(
+        "file",
+        description="file, or kafka (a topic on the sink's cluster; needs CONNECTOR_SINK__TYPE=kafka).",
+    )
     path: Path = Field(
         Path("connector-state/dead-letter.ndjson"),
         description="NDJSON file of dead-lettered events.",
+    )
+    topic: str = Field(
+        "security.openai.audit-events.v1.dlq", description="Kafka topic of dead-lettered events."
+    )
+
+
+class DriftSettings(_Section):
+    """Schema drift: event types and payload keys the catalogue does not know."""
+
+    path: Path = Field(
+        Path("connector-state/schema-drift.json"),
+        description="Where new event types and payload keys are remembered (listed by `connector mapping`).",
     )
 
 
@@ -280,6 +299,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     dead_letter: DeadLetterSettings = Field(default_factory=DeadLetterSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -292,6 +312,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CONNECTOR_SINK__URL and CONNECTOR_SINK__TOKEN: required when CONNECTOR_SINK__TYPE=splunk_hec"
             )
+        if self.dead_letter.type == "kafka" and sink.type != "kafka":
+            raise ValueError("CONNECTOR_DEAD_LETTER__TYPE: kafka needs CONNECTOR_SINK__TYPE=kafka")
         if self.checkpoint.backend == "kafka" and sink.type != "kafka":
             raise ValueError(
                 "CONNECTOR_CHECKPOINT__BACKEND: kafka keeps checkpoints on the sink's cluster, "

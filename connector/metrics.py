@@ -110,6 +110,11 @@ class Metrics:
             ["stream"],
         )
         self.batch_in_flight = gauge("batch_in_flight_events", "Events fetched but not yet committed.")
+        self.unmapped_events = counter(
+            "unmapped_events",
+            "Events of a type the mapping table lacks (kind=type) or with unknown payload keys (kind=key).",
+            ["kind", "event_type"],
+        )
         # -- delivery
         self.events_published = counter(
             "events_published", "Events durably accepted by the sink and committed.", by_type
@@ -164,6 +169,8 @@ class Metrics:
             for event_type in (*EVENT_TYPES, UNKNOWN_TYPE):
                 for family in (self.events_fetched, self.events_deduplicated, self.events_published):
                     family.labels(stream=stream, event_type=event_type)
+        for kind in ("type", "key"):
+            self.unmapped_events.labels(kind=kind, event_type="other")
         for status in STATUS_CLASSES:
             self.api_requests.labels(status_class=status)
         for reason in RETRY_REASONS:

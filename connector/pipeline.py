@@ -18,8 +18,9 @@ from typing import Any
 
 from connector.checkpoint import CheckpointStore
 from connector.config import PollSettings
-from connector.deadletter import DeadLetterFile
+from connector.deadletter import DeadLetter, Entry
 from connector.delivery import Delivery, RejectionHandler
+from connector.drift import SchemaDrift
 from connector.errors import RetriableError
 from connector.metrics import Metrics, type_label
 from connector.models import BackfillPlan, Checkpoint, Event, OutputRecord, Rejection, Window
@@ -63,12 +64,14 @@ class Pipeline:
         normalizer: Normalizer,
         delivery: Delivery,
         store: CheckpointStore,
-        dead_letter: DeadLetterFile,
+        dead_letter: DeadLetter,
         poll: PollSettings,
         metrics: Metrics,
         stop: threading.Event,
         health: Health | None = None,
+        drift: SchemaDrift | None = None,
     ) -> None:
+        self._drift = drift
         self._client = client
         self._health = health or Health(poll_interval=poll.interval)
         self._normalizer = normalizer
@@ -215,6 +218,8 @@ class Pipeline:
         """Normalize, publish, dead-letter, then commit the next checkpoint."""
         events = collected.events
         events.sort(key=_order)
+        if self._drift is not None:
+            self._drift.observe(events)
         records, dead = self._normalize(stream, events)
         dead.extend(
             (stream.name, "invalid_event", "event lacks a string id or an integer effective_at", e)
@@ -310,7 +315,7 @@ class Pipeline:
             self._metrics.sink_events.labels(sink=self._delivery.sink_name).inc(len(published))
             self._metrics.delivered(stream.name, max(r.effective_at for r in published))
 
-    def _write_dead_letters(self, dead: list[tuple[str, str, str, Any]]) -> None:
+    def _write_dead_letters(self, dead: list[Entry]) -> None:
         """Store unpublishable events durably; called before the checkpoint passes them."""
         self._dead_letter.write(dead)
         for _, reason, _, _ in dead:

@@ -9,6 +9,7 @@ sees httpx.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -259,7 +260,7 @@ def _parse_page(body: bytes, server_time: float | None, request_id: str | None) 
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON ({len(body)} bytes): {exc}") from exc
+        doc = _lenient_json(body, exc)
     if not isinstance(doc, dict):
         raise ValueError("the body is not a JSON object")
     data = doc.get("data")
@@ -280,6 +281,22 @@ def _parse_page(body: bytes, server_time: float | None, request_id: str | None) 
         server_time=server_time,
         request_id=request_id,
     )
+
+
+def _lenient_json(body: bytes, strict_error: Exception) -> Any:
+    """Second chance for a complete body that is not strict UTF-8 JSON.
+
+    A lone surrogate escape (valid JSON text, invalid Unicode) or a stray invalid
+    byte would otherwise make the page unreadable forever and stall the stream;
+    such events are delivered with the odd characters kept or replaced (U+FFFD).
+    A truncated body still fails here and is retried.
+    """
+    try:
+        doc = json.loads(body.decode("utf-8", errors="replace"))
+    except ValueError:
+        raise ValueError(f"invalid JSON ({len(body)} bytes): {strict_error}") from strict_error
+    log.warning("the API sent JSON that is not strict UTF-8 (%s); read it leniently", strict_error)
+    return doc
 
 
 def is_valid_event(event: dict[str, Any]) -> bool:

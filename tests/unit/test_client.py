@@ -216,3 +216,17 @@ def test_server_clock_comes_from_the_date_header() -> None:
     client, _ = make_client(lambda r: httpx.Response(200, content=page([]), headers={"Date": date}))
     client.fetch_page(AuditQuery(), Window(1, 2))
     assert abs(client.clock.now() - 1893456000) < 5
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"object":"list","data":[{"id":"audit_log-1","type":"x","effective_at":1,"n":"\\ud800"}],"has_more":false}',
+        b'{"object":"list","data":[{"id":"audit_log-1","type":"x","effective_at":1,"n":"a\xffb"}],"has_more":false}',
+    ],
+    ids=["lone-surrogate", "invalid-byte"],
+)
+def test_a_complete_body_that_is_not_strict_utf8_is_read_not_retried_forever(body: bytes) -> None:
+    client, stop = make_client(lambda r: httpx.Response(200, content=body))
+    page_ = client.fetch_page(AuditQuery(), Window(1, 2))
+    assert [e["id"] for e in page_.events] == ["audit_log-1"] and stop.waits == []

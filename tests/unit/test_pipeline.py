@@ -12,7 +12,7 @@ import pytest
 
 from connector.checkpoint.memory import MemoryCheckpointStore
 from connector.config import PollSettings
-from connector.deadletter import DeadLetterFile
+from connector.deadletter.file import DeadLetterFile
 from connector.delivery import PublishThenCommit
 from connector.errors import SinkUnavailable
 from connector.metrics import Metrics

@@ -1,31 +1,24 @@
-"""Dead-letter file: events that cannot be normalized are kept here whole, never dropped."""
+"""Dead-letter file: NDJSON, appended and fsynced before the checkpoint moves."""
 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
-from typing import Any
 
+from connector.deadletter import Entry, encode
 from connector.errors import SinkUnavailable
-from connector.serialize import dumps
 
 
 class DeadLetterFile:
-    """Appends ``{"reason", "error", "time", "stream", "event"}`` lines and fsyncs them."""
+    """Appends one entry per line to ``path``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def write(self, entries: list[tuple[str, str, str, Any]]) -> None:
-        """Store ``(stream, reason, error, event)`` entries durably before the checkpoint moves."""
+    def write(self, entries: list[Entry]) -> None:
         if not entries:
             return
-        now = time.time()
-        lines = b"".join(
-            dumps({"time": now, "stream": stream, "reason": reason, "error": error, "event": event}) + b"\n"
-            for stream, reason, error, event in entries
-        )
+        lines = b"".join(line + b"\n" for line in encode(entries))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
@@ -36,3 +29,6 @@ class DeadLetterFile:
                 os.close(fd)
         except OSError as exc:
             raise SinkUnavailable(f"cannot write dead-letter file {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        pass
