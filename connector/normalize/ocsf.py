@@ -23,7 +23,6 @@ PRODUCT: dict[str, Any] = {
 CLOUD_PROVIDER = "OpenAI"
 PROFILES = ("cloud",)
 _ENVELOPE_KEYS = frozenset({"id", "type", "effective_at", "object", "project", "actor"})
-_MAX_UNKNOWN_LOGGED = 1000
 
 
 def ocsf_class_name(class_uid: int) -> str:
@@ -100,7 +99,6 @@ class OcsfNormalizer:
         self._cloud: dict[str, Any] = {"provider": CLOUD_PROVIDER}
         if self._org_id:
             self._cloud["org"] = {"uid": self._org_id}
-        self._unknown_logged: set[str] = set()
 
     def normalize(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Return the OCSF document for ``event`` (see the class docstring)."""
@@ -121,7 +119,7 @@ class OcsfNormalizer:
         target = None
         attrs: dict[str, Any]
         if row is None:
-            self._log_unknown(event_type)
+            # connector.drift reports new types (once, with a metric); mapping them is enough here.
             prefix = event_type.rpartition(".")[0] or event_type or "unknown"
             head = _head(enums.ENTITY_MANAGEMENT, *enums.verb_activity(event_type))
             entity = build_entity(prefix, 99, payload, prefix, observables)
@@ -177,16 +175,6 @@ class OcsfNormalizer:
             cloud["project_uid"] = project_id
             cloud["account"] = {"uid": project_id, "name": name, "type_id": 99, "type": "Project"}
         return cloud
-
-    def _log_unknown(self, event_type: str) -> None:
-        if event_type in self._unknown_logged or len(self._unknown_logged) >= _MAX_UNKNOWN_LOGGED:
-            return
-        self._unknown_logged.add(event_type)
-        log.warning(
-            "unknown audit event type %r mapped generically to Entity Management",
-            event_type,
-            extra={"event_type": event_type},
-        )
 
     def _fallback(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """The smallest valid Entity Management event, built from the envelope only."""

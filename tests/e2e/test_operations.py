@@ -121,3 +121,31 @@ def test_a_host_clock_ten_minutes_off_neither_skips_nor_delays_events(tmp_path: 
         assert wait_for(lambda: len(read_output(ws.output).ids) == 420, timeout=30)
         assert terminate(proc) == 0
     assert read_output(ws.output).duplicates() == 0
+
+
+def test_new_event_types_are_delivered_generically_and_listed_by_connector_mapping(tmp_path: Path) -> None:
+    now = int(time.time())
+    events = generate_events(200, start=now - DAY, end=now - 60, seed=12)
+    novel = [
+        dict(
+            events[0],
+            id=f"audit_log-novel-{i}",
+            type="sora.video.generated",
+            **{"sora.video.generated": {"id": "v1"}},
+        )
+        for i in range(3)
+    ]
+    keyed = dict(events[1], id="audit_log-novel-key", type="api_key.created")
+    keyed["api_key.created"] = {"id": "key_1", "data": {"scopes": []}, "expires_at": 1893456000}
+    store = EventStore()
+    store.add_many([*events, *novel, keyed])
+    with serve(store) as server:
+        ws = Workspace(tmp_path, server.url, DRIFT__PATH=str(tmp_path / "drift.json"))
+        result = ws.run("run", "--once")
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    out = {d["metadata"]["uid"]: d for d in read_output(ws.output).docs}
+    assert {e["id"] for e in novel} <= set(out) and out["audit_log-novel-0"]["class_uid"] == 3004
+    warnings = [line for line in result.stderr.decode().splitlines() if "sora.video.generated" in line]
+    assert len(warnings) == 1  # logged once, not per event
+    listing = ws.run("mapping").stdout.decode()
+    assert "type sora.video.generated" in listing and "key  api_key.created:expires_at" in listing

@@ -107,7 +107,9 @@ def test_busy_storms_and_late_acks_lose_nothing_and_the_checkpoint_never_passes_
     print(f"\n{len(all_ids)} events; {busy} busy answers, {lost} requests lost unindexed; {samples} checks")
 
 
-def test_a_poison_event_is_dead_lettered_and_its_batch_mates_delivered(tmp_path: Path) -> None:
+def test_a_poison_event_is_dead_lettered_its_batch_mates_delivered_and_replayed_once_fixed(
+    tmp_path: Path,
+) -> None:
     now = int(time.time())
     events = generate_events(1000, start=now - DAY, end=now - 60, seed=43)
     poison_id = events[500]["id"]
@@ -121,11 +123,20 @@ def test_a_poison_event_is_dead_lettered_and_its_batch_mates_delivered(tmp_path:
         ws = Workspace(tmp_path, server.url, **hec_settings(hec))
         result = ws.run("run", "--once")
         refused = hec.requests.count(code=6)
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
-    assert sorted(uids(hec)) == sorted(e["id"] for e in events if e["id"] != poison_id)
-    dead = [orjson.loads(line) for line in (tmp_path / "dead-letter.ndjson").read_bytes().splitlines()]
-    assert [(d["reason"], d["event"]["id"]) for d in dead] == [("rejected_by_sink", poison_id)]
-    assert "code 6" in dead[0]["error"] and refused >= 1
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        assert sorted(uids(hec)) == sorted(e["id"] for e in events if e["id"] != poison_id)
+        dead = [orjson.loads(line) for line in (tmp_path / "dead-letter.ndjson").read_bytes().splitlines()]
+        assert [(d["reason"], d["event"]["id"]) for d in dead] == [("rejected_by_sink", poison_id)]
+        assert "code 6" in dead[0]["error"] and refused >= 1
+        # Still refused: the replay keeps it.
+        assert ws.run("dlq", "replay").returncode == 1
+        assert len((tmp_path / "dead-letter.ndjson").read_bytes().splitlines()) == 1
+        # The cause is fixed in Splunk: the replay delivers it and empties the dead-letter file.
+        hec.poison = None
+        replayed = ws.run("dlq", "replay")
+        assert replayed.returncode == 0 and b"replayed 1 event(s); 0 still failing" in replayed.stdout
+        assert sorted(uids(hec)) == sorted(e["id"] for e in events)
+    assert (tmp_path / "dead-letter.ndjson").read_bytes() == b""
 
 
 def test_a_wrong_token_is_one_error_line_a_metric_no_busy_loop_and_delivery_resumes_when_fixed(

@@ -149,15 +149,6 @@ def test_unknown_type_maps_generically_from_its_verb(
     assert doc["entity"]["data"] == {"id": "w_1", "size": 3}
 
 
-def test_unknown_type_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
-    normalizer = OcsfNormalizer()
-    for _ in range(3):
-        normalizer.normalize(make_event("widget.spun"))
-    assert [r.getMessage() for r in caplog.records].count(
-        "unknown audit event type 'widget.spun' mapped generically to Entity Management"
-    ) == 1
-
-
 # --- actor, geo and casts ------------------------------------------------------------------
 
 
