@@ -45,7 +45,14 @@ class App:
         """Stop the metrics server, flush the sink, close the store and the HTTP client."""
         if self.server is not None:
             self.server.stop()
-        for close in (self.delivery.close, self.dead_letter.close, self.store.close, self.client.close):
+        closers = (
+            self.pipeline.close,
+            self.delivery.close,
+            self.dead_letter.close,
+            self.store.close,
+            self.client.close,
+        )
+        for close in closers:
             try:
                 close()
             except Exception:  # closing must try every part
@@ -126,6 +133,7 @@ def build_app(
         stop=stop,
         health=health,
         drift=SchemaDrift(settings.drift.path, metrics),
+        workers=settings.backfill.workers,
     )
     runner = Runner(
         settings,

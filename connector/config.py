@@ -60,6 +60,9 @@ class OpenAISettings(_Section):
     actor_emails: CsvList = Field(default_factory=list, description="Server-side filter: actor e-mails.")
     resource_ids: CsvList = Field(default_factory=list, description="Server-side filter: resource ids.")
     page_limit: int = Field(100, ge=1, le=100, description="Events per page (the API allows 1-100).")
+    max_requests_per_second: float = Field(
+        10.0, ge=0, description="Requests per second to the API, shared by all workers (0 = no limit)."
+    )
     timeout: Duration = Field(30.0, gt=0, description="Per-request timeout.")
     max_retries: int = Field(8, ge=0, description="Retries of one request before the poll gives up.")
     retry_base: Duration = Field(0.5, gt=0, description="First backoff delay; doubles per retry.")
@@ -106,6 +109,14 @@ class PollSettings(_Section):
 
 SinkType = Literal["file", "stdout", "kafka", "splunk_hec"]
 TOPIC_FIELDS = ("class_uid", "event_type", "family")
+
+
+class BackfillSettings(_Section):
+    """Catching up on a backlog (first run, downtime, operator backfill)."""
+
+    workers: int = Field(
+        4, ge=1, le=32, description="Time slices fetched in parallel; delivered in time order."
+    )
 
 
 class SinkSettings(_Section):
@@ -293,6 +304,7 @@ class Settings(BaseSettings):
 
     openai: OpenAISettings = Field(default_factory=OpenAISettings)
     poll: PollSettings = Field(default_factory=PollSettings)
+    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
     sink: SinkSettings = Field(default_factory=SinkSettings)
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)

@@ -27,6 +27,7 @@ from connector.models import BackfillPlan, Checkpoint, Event, OutputRecord, Reje
 from connector.normalize import Normalizer
 from connector.serialize import dumps
 from connector.server import Health
+from connector.slicer import Slice, Slicer
 from connector.source.client import AuditLogClient, AuditQuery, is_valid_event
 
 log = logging.getLogger(__name__)
@@ -38,16 +39,6 @@ class Stream:
 
     name: str
     query: AuditQuery
-
-
-@dataclass(slots=True)
-class _Slice:
-    """What one window yielded: new events to deliver, and unusable ones to dead-letter."""
-
-    window: Window
-    events: list[Event]
-    invalid: list[Event]
-    fetched: int
 
 
 class Stopped(Exception):
@@ -70,6 +61,7 @@ class Pipeline:
         stop: threading.Event,
         health: Health | None = None,
         drift: SchemaDrift | None = None,
+        workers: int = 1,
     ) -> None:
         self._drift = drift
         self._client = client
@@ -84,6 +76,7 @@ class Pipeline:
         self._overlap = int(poll.overlap)
         # A slice is abandoned and split when it holds this many new events.
         self._slice_cap = poll.slice_events * 2
+        self._slicer = Slicer(poll, workers=workers)
 
     # -- steady state and catch-up ---------------------------------------------------
 
@@ -103,33 +96,38 @@ class Pipeline:
         return checkpoint
 
     def catch_up(self, stream: Stream, checkpoint: Checkpoint, target_end: int) -> Checkpoint:
-        """Deliver every slice from the watermark (minus the overlap) up to ``target_end``."""
-        first = True
+        """Deliver every slice from the watermark (minus the overlap) up to ``target_end``, in time order."""
         remaining = self._metrics.backfill_remaining.labels(stream=stream.name)
-        while checkpoint.watermark < target_end and not self._stop.is_set():
-            remaining.set(target_end - checkpoint.watermark)
-            length = int(checkpoint.slice_seconds or self._poll.max_slice)
-            end = min(checkpoint.watermark + length, target_end)
-            start = checkpoint.watermark - self._overlap if first else checkpoint.watermark
-            window = Window(max(start, 0), end)
-            try:
-                collected = self._collect(
-                    stream, window, checkpoint.recent_ids, split=length > self._poll.min_slice
+        delivered = checkpoint.recent_ids
+
+        def collect(window: Window, split: bool) -> Slice | None:
+            return self._collect(stream, window, delivered, split=split)
+
+        slices = self._slicer.slices(
+            collect,
+            checkpoint.watermark,
+            target_end,
+            lead=self._overlap,
+            length=int(checkpoint.slice_seconds or self._poll.max_slice),
+        )
+        try:
+            for collected, length in slices:
+                remaining.set(target_end - checkpoint.watermark)
+                checkpoint = self._deliver(
+                    stream, checkpoint, collected, slice_seconds=length, watermark=collected.window.end
                 )
-            except Stopped:
-                break
-            if collected is None:
-                checkpoint = replace(checkpoint, slice_seconds=max(int(self._poll.min_slice), length // 2))
-                log.info(
-                    "stream %s: slice too dense, shortening it to %ss",
-                    stream.name,
-                    checkpoint.slice_seconds,
-                )
-                continue
-            checkpoint = self._deliver(stream, checkpoint, collected, watermark=end)
-            first = False
+                if self._stop.is_set():
+                    break
+        except Stopped:
+            pass
+        finally:
+            slices.close()
         remaining.set(max(0, target_end - checkpoint.watermark))
         return checkpoint
+
+    def close(self) -> None:
+        """Stop the slice workers."""
+        self._slicer.close()
 
     # -- operator backfill ------------------------------------------------------------
 
@@ -139,27 +137,28 @@ class Pipeline:
         The watermark and recent ids are left alone; an operator backfill may
         re-deliver events the stream already sent (the sink dedupes on id).
         """
-        while (plan := checkpoint.backfill) is not None and not self._stop.is_set():
-            if plan.done:
-                checkpoint = replace(checkpoint, backfill=None)
-                self._commit(checkpoint)
-                log.info(
-                    "stream %s: backfill of [%s, %s) done",
-                    stream.name,
-                    _iso(plan.start),
-                    _iso(plan.end),
-                )
-                break
-            length = int(checkpoint.slice_seconds or self._poll.max_slice)
-            window = Window(plan.next, min(plan.next + length, plan.end))
-            try:
-                collected = self._collect(stream, window, {}, split=length > self._poll.min_slice)
-            except Stopped:
-                break
-            if collected is None:
-                checkpoint = replace(checkpoint, slice_seconds=max(int(self._poll.min_slice), length // 2))
-                continue
-            checkpoint = self._deliver(stream, checkpoint, collected, plan=replace(plan, next=window.end))
+        plan = checkpoint.backfill
+        if plan is None:
+            return checkpoint
+
+        def collect(window: Window, split: bool) -> Slice | None:
+            return self._collect(stream, window, {}, split=split)
+
+        length = int(checkpoint.slice_seconds or self._poll.max_slice)
+        slices = self._slicer.slices(collect, plan.next, plan.end, lead=0, length=length)
+        try:
+            for collected, length in slices:
+                plan = replace(plan, next=collected.window.end)
+                checkpoint = self._deliver(stream, checkpoint, collected, slice_seconds=length, plan=plan)
+                if self._stop.is_set():
+                    return checkpoint
+        except Stopped:
+            return checkpoint
+        finally:
+            slices.close()
+        checkpoint = replace(checkpoint, backfill=None)
+        self._commit(checkpoint)
+        log.info("stream %s: backfill of [%s, %s) done", stream.name, _iso(plan.start), _iso(plan.end))
         return checkpoint
 
     def plan_backfill(self, stream: Stream, checkpoint: Checkpoint, since: int, until: int) -> Checkpoint:
@@ -172,7 +171,7 @@ class Pipeline:
 
     def _collect(
         self, stream: Stream, window: Window, delivered: Mapping[str, int], *, split: bool
-    ) -> _Slice | None:
+    ) -> Slice | None:
         """Fetch every page of ``window``; None when it holds too many new events to keep."""
         seen: set[str] = set()
         events: list[Event] = []
@@ -204,14 +203,15 @@ class Pipeline:
                 return None
         self._metrics.count_types(self._metrics.events_fetched, stream.name, fetched_types)
         self._metrics.count_types(self._metrics.events_deduplicated, stream.name, duplicate_types)
-        return _Slice(window=window, events=events, invalid=invalid, fetched=fetched)
+        return Slice(window=window, events=events, invalid=invalid, fetched=fetched)
 
     def _deliver(
         self,
         stream: Stream,
         checkpoint: Checkpoint,
-        collected: _Slice,
+        collected: Slice,
         *,
+        slice_seconds: int,
         watermark: int | None = None,
         plan: BackfillPlan | None = None,
     ) -> Checkpoint:
@@ -229,7 +229,7 @@ class Pipeline:
 
         next_checkpoint = replace(
             checkpoint,
-            slice_seconds=self._adapt(checkpoint, collected),
+            slice_seconds=slice_seconds,
             updated_at=time.time(),
         )
         if watermark is not None:
@@ -324,17 +324,6 @@ class Pipeline:
     @staticmethod
     def _unexpected_rejection(rejections: list[Rejection]) -> None:
         raise AssertionError(f"a checkpoint-only commit had {len(rejections)} rejected records")
-
-    def _adapt(self, checkpoint: Checkpoint, collected: _Slice) -> int:
-        """Next slice length: shrink when dense, grow when sparse, within the limits."""
-        length = int(checkpoint.slice_seconds or self._poll.max_slice)
-        count = len(collected.events)
-        target = self._poll.slice_events
-        if count > target:
-            length = int(length * target / count)
-        elif count < target // 4:
-            length *= 2
-        return max(int(self._poll.min_slice), min(int(self._poll.max_slice), length))
 
 
 def _order(event: Event) -> tuple[int, str]:

@@ -22,11 +22,15 @@ class Normalizer(Protocol):
 
 
 def make_normalizer(fmt: str, *, org_id: str | None = None) -> Normalizer:
-    """Build the normalizer for output format ``fmt`` (``ocsf`` or ``raw``)."""
+    """Build the normalizer for output format ``fmt`` (``ocsf``, ``ecs`` or ``raw``)."""
     if fmt == "ocsf":
         from connector.normalize.ocsf import OcsfNormalizer
 
         return OcsfNormalizer(org_id=org_id)
+    if fmt == "ecs":
+        from connector.normalize.ecs import EcsNormalizer
+
+        return EcsNormalizer(org_id=org_id)
     if fmt == "raw":
         from connector.normalize.raw import RawNormalizer
 

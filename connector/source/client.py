@@ -33,6 +33,7 @@ from connector.errors import (
 )
 from connector.metrics import Metrics
 from connector.models import Page, Window
+from connector.source.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class AuditLogClient:
             follow_redirects=False,
         )
         self._rng = random.Random()
+        self._limiter = RateLimiter(settings.max_requests_per_second, stop=self._stop)
 
     def close(self) -> None:
         self._http.close()
@@ -187,6 +189,7 @@ class AuditLogClient:
                 )
                 if exc.retry_after is not None:
                     self._metrics.rate_limited_wait.inc(delay)
+                    self._limiter.pause(delay)  # every worker waits, not just this one
                 if self._stop.wait(delay):
                     raise
                 attempt += 1
@@ -202,6 +205,7 @@ class AuditLogClient:
 
     def _request(self, params: list[tuple[str, str]]) -> Page:
         headers = {"Authorization": f"Bearer {self._secret}"} if self._secret else {}
+        self._limiter.acquire()
         started = time.monotonic()
         try:
             response = self._http.get(f"{AUDIT_LOGS_PATH}?{urlencode(params)}", headers=headers)

@@ -1,0 +1,101 @@
+"""Time slices for catch-up and backfill: planned ahead, fetched in parallel, handed over in time order.
+
+A bounded pool fetches up to ``workers`` slices at once, so a long backfill is
+limited by the API's latency and rate limit rather than by one request at a time;
+the caller still publishes and commits slice after slice in time order, so the
+checkpoint stays a plain watermark. Slice length adapts to density, aiming at
+``slice_events`` new events: a slice that grows past twice that while it is read
+is dropped and planned again at half the length, together with everything
+planned after it. Memory is bounded by ``workers`` slices, whatever the backlog.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Generator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from connector.config import PollSettings
+from connector.models import Event, Window
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Slice:
+    """What one window yielded: new events to deliver, and unusable ones to dead-letter."""
+
+    window: Window
+    events: list[Event]
+    invalid: list[Event]
+    fetched: int
+
+
+Collect = Callable[[Window, bool], "Slice | None"]
+"""Reads one window completely; ``None`` when it holds too many new events (only if allowed to split)."""
+
+
+class Slicer:
+    """Plans and fetches the slices of a time range."""
+
+    def __init__(self, poll: PollSettings, *, workers: int) -> None:
+        self._poll = poll
+        self._min = int(poll.min_slice)
+        self._max = int(poll.max_slice)
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slice")
+
+    def slices(
+        self, collect: Collect, start: int, end: int, *, lead: int, length: int
+    ) -> Generator[tuple[Slice, int], None, None]:
+        """Yield ``(slice, next_length)`` covering ``[start, end)`` in time order.
+
+        The first window also reads ``lead`` seconds before ``start`` (the overlap
+        re-read). ``next_length`` is the adapted slice length to remember.
+        """
+        cursor = start
+        pending: deque[tuple[Window, Future[Slice | None]]] = deque()
+        try:
+            while True:
+                while len(pending) < self.workers and cursor < end:
+                    window = Window(
+                        max(0, cursor - lead) if cursor == start else cursor, min(cursor + length, end)
+                    )
+                    pending.append((window, self._pool.submit(collect, window, length > self._min)))
+                    cursor = window.end
+                if not pending:
+                    return
+                window, future = pending.popleft()
+                collected = future.result()
+                if collected is None:
+                    # Too dense: forget what was planned after it and plan again, shorter.
+                    _cancel(pending)
+                    length = max(self._min, (window.end - max(window.start, start)) // 2)
+                    cursor = max(window.start + (lead if window.start < start else 0), start)
+                    log.info("slice [%d, %d) too dense; slices are now %ds", window.start, window.end, length)
+                    continue
+                length = self.adapt(length, len(collected.events))
+                yield collected, length
+        finally:
+            _cancel(pending)
+
+    def adapt(self, length: int, count: int) -> int:
+        """Next slice length: shrink when dense, grow when sparse, within the limits."""
+        target = self._poll.slice_events
+        if count > target:
+            length = int(length * target / count)
+        elif count < target // 4:
+            length *= 2
+        return max(self._min, min(self._max, length))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _cancel(pending: deque[tuple[Window, Future[Slice | None]]]) -> None:
+    """Drop planned slices; one already being read finishes in the background and is ignored."""
+    for _, future in pending:
+        future.cancel()
+    pending.clear()
