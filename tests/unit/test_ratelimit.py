@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -25,7 +26,7 @@ def test_requests_are_spaced_to_the_rate_across_threads() -> None:
     for t in threads:
         t.join()
     stamps.sort()
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert len(stamps) == 20 and min(gaps) > 0.015  # 50/s: 20 ms apart, allowing scheduler jitter
 
 
