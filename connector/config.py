@@ -61,7 +61,10 @@ class OpenAISettings(_Section):
     resource_ids: CsvList = Field(default_factory=list, description="Server-side filter: resource ids.")
     page_limit: int = Field(100, ge=1, le=100, description="Events per page (the API allows 1-100).")
     max_requests_per_second: float = Field(
-        10.0, ge=0, description="Requests per second to the API, shared by all workers (0 = no limit)."
+        0.0,
+        ge=0,
+        description="Requests per second to the API, shared by all workers (0 = no limit; a 429's "
+        "Retry-After always pauses every worker).",
     )
     timeout: Duration = Field(30.0, gt=0, description="Per-request timeout.")
     max_retries: int = Field(8, ge=0, description="Retries of one request before the poll gives up.")

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
@@ -48,11 +49,17 @@ class OutputTally:
                 continue
             doc = orjson.loads(line)
             self.total += 1
+            event = doc.get("event") if isinstance(doc.get("event"), dict) else {}  # ECS
             metadata = doc.get("metadata") or {}
-            self.by_type[metadata.get("event_code") or doc.get("type", "?")] += 1
+            self.by_type[metadata.get("event_code") or event.get("action") or doc.get("type", "?")] += 1
             class_uid = doc.get("class_uid")
-            self.by_class[f"{CLASS_NAMES.get(class_uid, 'raw')} ({class_uid})" if class_uid else "raw"] += 1
+            if class_uid:
+                self.by_class[f"{CLASS_NAMES.get(class_uid, '?')} ({class_uid})"] += 1
+            else:
+                self.by_class["ECS " + "/".join(event.get("category", [])) if event else "raw"] += 1
             seconds = doc["time"] / 1000 if "time" in doc else doc.get("effective_at", 0)
+            if "@timestamp" in doc:
+                seconds = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00")).timestamp()
             self.newest = max(self.newest, float(seconds))
 
 

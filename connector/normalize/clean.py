@@ -97,7 +97,11 @@ def dumps_raw(event: Mapping[str, Any]) -> str:
         return json.dumps(event, default=_safe_str, skipkeys=True, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
         pass
-    return orjson.dumps(clean(dict(event))).decode()
+    cleaned = clean(dict(event))
+    try:
+        return orjson.dumps(cleaned).decode()
+    except TypeError:  # lone surrogates or NaN survive cleaning; the stdlib escapes and spells them
+        return json.dumps(cleaned, default=_safe_str, skipkeys=True)
 
 
 def as_str(value: Any) -> str | None:

@@ -41,6 +41,9 @@ UNKNOWN_CATEGORY = ("configuration",)
 UNKNOWN_TYPE = ("info",)
 """Categorization of a type the table does not know (normalization.md §2.6 rule 2)."""
 
+GROUP_PRINCIPAL_TYPE = ("group", "change")
+"""``event.type`` of a role assignment whose principal is a group (the table says user/change)."""
+
 ASN_MAX = 2**32 - 1
 EPOCH = "1970-01-01T00:00:00.000Z"
 """``@timestamp`` of an event whose ``effective_at`` is not a usable number (ECS requires one)."""
@@ -74,7 +77,7 @@ def _unknown_head(event_type: str) -> dict[str, Any]:
 
 
 # Per-type constants, computed once at import (the normalizer is on the hot path);
-# clean() copies them into each document, so no document shares a list with another.
+# _prune() copies them into each document, so no document shares a list with another.
 _HEADS = {t: _event_head(t, r.ecs_category, r.ecs_type) for t, r in MAPPING.items()}
 
 
@@ -312,7 +315,10 @@ def _map_target(row: MappingRow, payload: Any, doc: dict[str, Any], related_user
     elif kind == "principal":
         principal = first_str(payload, PRINCIPAL_UID)
         if (first_str(payload, PRINCIPAL_TYPE) or "").lower() == "group":
+            # A role granted to a group changes the group, not a user (OCSF: Group Management).
             doc["group"] = {"id": principal}
+            if principal is not None:
+                doc["event"]["type"] = list(GROUP_PRINCIPAL_TYPE)
         else:
             target["id"] = principal
             role = first_str(payload, ASSIGNED_ROLE)

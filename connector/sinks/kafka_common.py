@@ -17,7 +17,7 @@ from connector.models import OutputRecord
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSIONS = {"ocsf": "1.8.0", "raw": "openai-audit-log"}
+SCHEMA_VERSIONS = {"ocsf": "1.8.0", "ecs": "9.4.0", "raw": "openai-audit-log"}
 
 
 def connection_config(settings: SinkSettings) -> dict[str, Any]:

@@ -188,9 +188,12 @@ class AuditLogClient:
                     delay,
                 )
                 if exc.retry_after is not None:
+                    # Every worker waits it out, this one included, in the limiter's next acquire.
                     self._metrics.rate_limited_wait.inc(delay)
-                    self._limiter.pause(delay)  # every worker waits, not just this one
-                if self._stop.wait(delay):
+                    self._limiter.pause(delay)
+                elif self._stop.wait(delay):
+                    raise
+                if self._stop.is_set():
                     raise
                 attempt += 1
 
@@ -296,8 +299,9 @@ def _lenient_json(body: bytes, strict_error: Exception) -> Any:
     A truncated body still fails here and is retried.
     """
     try:
-        doc = json.loads(body.decode("utf-8", errors="replace"))
-    except ValueError:
+        # NaN/Infinity are not JSON; kept as the strings they were, so no output carries them.
+        doc = json.loads(body.decode("utf-8", errors="replace"), parse_constant=str)
+    except (ValueError, RecursionError):
         raise ValueError(f"invalid JSON ({len(body)} bytes): {strict_error}") from strict_error
     log.warning("the API sent JSON that is not strict UTF-8 (%s); read it leniently", strict_error)
     return doc

@@ -1,0 +1,1 @@
+"""Golden files: the expected output of every format for every event type and actor shape."""
