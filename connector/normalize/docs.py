@@ -25,7 +25,7 @@ _TARGETS = {
 }
 
 _INTRO = f"""\
-# OpenAI audit events → OCSF {enums.OCSF_VERSION}
+# OpenAI audit events → OCSF {enums.OCSF_VERSION} (and ECS, Splunk CIM)
 
 <!-- Generated from connector/normalize/table.py; do not edit by hand.
      Regenerate with: {REGENERATE} -->
@@ -34,6 +34,8 @@ Every OpenAI audit event becomes one OCSF {enums.OCSF_VERSION} event of the
 Identity & Access Management category (`category_uid` 3) with the `cloud` profile. The
 table below is rendered from the mapping table in `connector/normalize/table.py`, one
 row per event type; `type_uid` is always computed as `class_uid * 100 + activity_id`.
+The same row also gives the ECS 9.4.0 `event.category`/`event.type` of the `ecs` output
+(see docs/elastic.md) and the Splunk CIM dataset and action of the add-on (docs/splunk.md).
 
 Common to every event: `severity_id` 1 (Informational); `status_id` 1 (Success), or 2
 (Failure) for `*.failed` types, with `error_code` → `status_code` and `error_message` →
@@ -136,15 +138,19 @@ def _row_line(row: MappingRow) -> str:
         entity = f"fallback: {row.entity_type} ({row.entity_type_id})"
     return (
         f"| `{row.type}`{footnote} | {enums.class_name(row.class_uid)} ({row.class_uid}) "
-        f"| {row.activity_id} {activity} → {type_uid} | {entity} | {_TARGETS[row.target]} |"
+        f"| {row.activity_id} {activity} → {type_uid} | {entity} | {_TARGETS[row.target]} "
+        f"| {'/'.join(row.ecs_category)} · {'/'.join(row.ecs_type)} | {row.cim_dataset} : {row.cim_action} |"
     )
 
 
 def render_mapping_markdown() -> str:
     """Return the Markdown of ``docs/mapping.md``."""
     lines = [_INTRO, f"## Event types ({len(MAPPING)})", ""]
-    lines.append("| OpenAI `type` | OCSF class | activity → type_uid | entity | target |")
-    lines.append("|---|---|---|---|---|")
+    lines.append(
+        "| OpenAI `type` | OCSF class | activity → type_uid | entity | target "
+        "| ECS event.category · event.type | Splunk CIM dataset : action |"
+    )
+    lines.append("|---|---|---|---|---|---|---|")
     lines.extend(_row_line(row) for row in MAPPING.values())
     lines.extend(["", _RULES.rstrip("\n")])
     by_activity: dict[int, list[str]] = {}
