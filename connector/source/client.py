@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 AUDIT_LOGS_PATH = "/organization/audit_logs"
 _RETRY_STATUSES = {408, 409, 429} | set(range(500, 600))
+MAX_CURSOR_RESTARTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +151,32 @@ class AuditLogClient:
     # -- paging -------------------------------------------------------------------
 
     def iter_window(self, query: AuditQuery, window: Window) -> Iterator[Page]:
-        """Yield every page of ``window``; a cursor seen twice raises ``PaginationError``."""
+        """Yield every page of ``window``; a cursor seen twice raises ``PaginationError``.
+
+        A 400 on a follow-up page means the API no longer knows the cursor (it
+        expired, or its event aged out): the window is read again from its start,
+        a few times at most. Pages already yielded come again; the caller dedupes by id.
+        """
         seen: set[str] = set()
         after: str | None = None
+        restarts = 0
         while True:
-            page = self.fetch_page(query, window, after)
+            try:
+                page = self.fetch_page(query, window, after)
+            except ApiRequestError as exc:
+                if after is None or exc.status != 400 or restarts >= MAX_CURSOR_RESTARTS:
+                    raise
+                restarts += 1
+                log.warning(
+                    "the API refused cursor %r (%s); reading window [%d, %d) again from its start",
+                    after,
+                    exc,
+                    window.start,
+                    window.end,
+                )
+                seen.clear()
+                after = None
+                continue
             yield page
             if not page.has_more:
                 return

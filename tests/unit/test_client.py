@@ -230,3 +230,32 @@ def test_a_complete_body_that_is_not_strict_utf8_is_read_not_retried_forever(bod
     client, stop = make_client(lambda r: httpx.Response(200, content=body))
     page_ = client.fetch_page(AuditQuery(), Window(1, 2))
     assert [e["id"] for e in page_.events] == ["audit_log-1"] and stop.waits == []
+
+
+def test_an_expired_cursor_restarts_the_window_from_its_start() -> None:
+    calls: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        after = dict(parse_qsl(urlsplit(str(request.url)).query)).get("after")
+        calls.append(after)
+        if after is None:
+            return httpx.Response(200, content=page([event(1)], has_more=True, last_id="audit_log-0001"))
+        if calls.count("audit_log-0001") == 1:
+            return httpx.Response(400, json={"error": {"message": "Invalid cursor", "param": "after"}})
+        return httpx.Response(200, content=page([event(2)]))
+
+    client, _ = make_client(handler)
+    got = [e["id"] for p in client.iter_window(AuditQuery(), Window(1, 2)) for e in p.events]
+    assert calls == [None, "audit_log-0001", None, "audit_log-0001"]
+    assert got == ["audit_log-0001", "audit_log-0001", "audit_log-0002"]  # the pipeline dedupes by id
+
+
+def test_a_cursor_that_keeps_failing_is_an_error_after_a_few_restarts() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "after=" in str(request.url):
+            return httpx.Response(400, json={"error": {"message": "Invalid cursor"}})
+        return httpx.Response(200, content=page([event(1)], has_more=True, last_id="audit_log-0001"))
+
+    client, _ = make_client(handler)
+    with pytest.raises(ApiRequestError, match="Invalid cursor"):
+        list(client.iter_window(AuditQuery(), Window(1, 2)))
