@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from connector.checkpoint import CheckpointStore
+from connector.checkpoint.lock import WriterLock
 from connector.checkpoint.sqlite import SqliteCheckpointStore
 from connector.config import Settings
 from connector.deadletter import DeadLetter
@@ -39,6 +40,7 @@ class App:
     pipeline: Pipeline
     runner: Runner
     health: Health
+    lock: WriterLock | None = None
     server: MetricsServer | None = None
 
     def close(self) -> None:
@@ -62,6 +64,13 @@ class App:
 def require_admin_key(settings: Settings) -> None:
     if settings.openai.admin_key is None or not settings.openai.admin_key.get_secret_value():
         raise ConfigError("CONNECTOR_OPENAI__ADMIN_KEY: required (an OpenAI Admin API key, sk-admin-…)")
+
+
+def acquire_writer_lock(settings: Settings) -> WriterLock | None:
+    """The single-writer lock of a SQLite checkpoint (Kafka checkpoints are fenced by transactions)."""
+    if settings.checkpoint.backend != "sqlite":
+        return None
+    return WriterLock(settings.checkpoint.path).acquire()
 
 
 def make_store(settings: Settings) -> CheckpointStore:
@@ -114,6 +123,7 @@ def build_app(
 ) -> App:
     """Wire the source, normalizer, sink, checkpoint store, pipeline and runner."""
     require_admin_key(settings)
+    lock = acquire_writer_lock(settings)
     stop = stop or threading.Event()
     metrics = metrics or Metrics.default()
     health = Health(poll_interval=settings.poll.interval)
@@ -144,7 +154,7 @@ def build_app(
         streams=build_streams(settings),
         health=health,
     )
-    app = App(settings, metrics, stop, client, store, delivery, dead_letter, pipeline, runner, health)
+    app = App(settings, metrics, stop, client, store, delivery, dead_letter, pipeline, runner, health, lock)
     if serve_metrics and settings.metrics.enabled:
         app.server = MetricsServer(
             host=settings.metrics.host, port=settings.metrics.port, metrics=metrics, health=health

@@ -183,9 +183,11 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_state(args: argparse.Namespace, settings: Settings) -> int:
-    from connector.app import make_store
+    from connector.app import acquire_writer_lock, make_store
     from connector.models import Checkpoint
 
+    # A reset under a running connector would be overwritten by its next commit.
+    lock = acquire_writer_lock(settings) if args.state_command == "reset" else None
     store = make_store(settings)
     try:
         if args.state_command == "show":
@@ -211,6 +213,8 @@ def cmd_state(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     finally:
         store.close()
+        if lock is not None:
+            lock.release()
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:

@@ -149,3 +149,22 @@ def test_new_event_types_are_delivered_generically_and_listed_by_connector_mappi
     assert len(warnings) == 1  # logged once, not per event
     listing = ws.run("mapping").stdout.decode()
     assert "type sora.video.generated" in listing and "key  api_key.created:expires_at" in listing
+
+
+def test_two_processes_on_one_checkpoint_cannot_both_run(tmp_path: Path) -> None:
+    now = int(time.time())
+    store = EventStore()
+    store.add_many(generate_events(300, start=now - DAY, end=now - 60, seed=13))
+    with serve(store) as server:
+        ws = Workspace(tmp_path, server.url)
+        first = ws.start("run")
+        assert wait_for(lambda: len(read_output(ws.output).ids) == 300, timeout=60)
+        second = ws.run("run", "--once")
+        reset = ws.run("state", "reset")
+        assert terminate(first) == 0
+        after = ws.run("run", "--once")  # the lock is gone with the first process
+    for result in (second, reset):
+        assert result.returncode == 1
+        assert b"another connector (pid " in result.stderr and b"only one may run" in result.stderr
+    assert after.returncode == 0
+    assert read_output(ws.output).duplicates() == 0
