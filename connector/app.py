@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from connector.checkpoint import CheckpointStore
+from connector.checkpoint.delivered import DeliveredIndex
 from connector.checkpoint.lock import WriterLock
 from connector.checkpoint.sqlite import SqliteCheckpointStore
 from connector.config import Settings
@@ -37,6 +38,7 @@ class App:
     store: CheckpointStore
     delivery: Delivery
     dead_letter: DeadLetter
+    index: DeliveredIndex
     pipeline: Pipeline
     runner: Runner
     health: Health
@@ -132,6 +134,10 @@ def build_app(
     client = AuditLogClient(settings.openai, metrics=metrics, stop=stop)
     delivery = make_delivery(settings, store, metrics=metrics, stop=stop)
     dead_letter = make_dead_letter(settings)
+    index = DeliveredIndex(
+        settings.reconcile.index_path,
+        keep_seconds=int(settings.reconcile.window + settings.poll.overlap + 3600),
+    )
     pipeline = Pipeline(
         client=client,
         normalizer=normalizer,
@@ -144,6 +150,7 @@ def build_app(
         health=health,
         drift=SchemaDrift(settings.drift.path, metrics),
         workers=settings.backfill.workers,
+        index=index,
     )
     runner = Runner(
         settings,
@@ -154,7 +161,9 @@ def build_app(
         streams=build_streams(settings),
         health=health,
     )
-    app = App(settings, metrics, stop, client, store, delivery, dead_letter, pipeline, runner, health, lock)
+    app = App(
+        settings, metrics, stop, client, store, delivery, dead_letter, index, pipeline, runner, health, lock
+    )
     if serve_metrics and settings.metrics.enabled:
         app.server = MetricsServer(
             host=settings.metrics.host, port=settings.metrics.port, metrics=metrics, health=health

@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--since", required=True, help="start: ISO 8601, Unix seconds, or a duration ago")
     backfill.add_argument("--until", help="end (default: the stream's watermark)")
 
+    reconcile = sub.add_parser("reconcile", help="re-read a window and deliver ids never delivered")
+    reconcile.add_argument("--since", required=True, help="start: ISO 8601, Unix seconds, or a duration ago")
+    reconcile.add_argument("--until", help="end (default: the stream's watermark)")
+
     state = sub.add_parser("state", help="show or reset the checkpoints")
     state_sub = state.add_subparsers(dest="state_command", required=True, metavar="ACTION")
     state_sub.add_parser("show", help="print every stream's checkpoint as JSON")
@@ -177,6 +181,24 @@ def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 log.info("stream %s: resuming the unfinished backfill first", state.stream.name)
             app.pipeline.backfill(state.stream, checkpoint)
+    finally:
+        app.close()
+    return EXIT_OK
+
+
+def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from connector.app import build_app
+
+    stop = threading.Event()
+    _install_signals(stop)
+    app = build_app(settings, stop=stop, serve_metrics=False)
+    try:
+        since = parse_time(args.since, now=app.client.clock.now())
+        for state in app.runner.states:
+            checkpoint = app.pipeline.start_checkpoint(state.stream, since)
+            until = parse_time(args.until) if args.until else checkpoint.watermark
+            _, found = app.pipeline.reconcile(state.stream, checkpoint, since, until)
+            print(f"stream {state.stream.name}: {found} undelivered event(s) found and delivered")
     finally:
         app.close()
     return EXIT_OK
@@ -365,6 +387,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Any], int]] = {
     "demo": cmd_demo,
     "backfill": cmd_backfill,
     "state": cmd_state,
+    "reconcile": cmd_reconcile,
     "check": cmd_check,
     "simulator": cmd_simulator,
     "mapping": cmd_mapping,

@@ -285,6 +285,16 @@ class DeadLetterSettings(_Section):
     )
 
 
+class ReconcileSettings(_Section):
+    """The reconcile sweep: re-read a long window and deliver ids never delivered (very late events)."""
+
+    interval: Duration = Field(3600.0, ge=0, description="How often the sweep runs (0 = never).")
+    window: Duration = Field(86400.0, gt=0, description="How far back the sweep re-reads.")
+    index_path: Path = Field(
+        Path("connector-state/delivered.db"), description="The delivered-id index the sweep checks against."
+    )
+
+
 class DriftSettings(_Section):
     """Schema drift: event types and payload keys the catalogue does not know."""
 
@@ -315,6 +325,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     dead_letter: DeadLetterSettings = Field(default_factory=DeadLetterSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -109,6 +109,11 @@ class Metrics:
             "Event time still to read before the stream is caught up.",
             ["stream"],
         )
+        self.reconcile_found = counter(
+            "reconcile_found_events",
+            "Events the reconcile sweep found that the polls had missed.",
+            ["stream"],
+        )
         self.batch_in_flight = gauge("batch_in_flight_events", "Events fetched but not yet committed.")
         self.unmapped_events = counter(
             "unmapped_events",

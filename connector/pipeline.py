@@ -12,11 +12,12 @@ import logging
 import threading
 import time
 from collections import Counter as Tally
-from collections.abc import Mapping
+from collections.abc import Container
 from dataclasses import dataclass, replace
 from typing import Any
 
 from connector.checkpoint import CheckpointStore
+from connector.checkpoint.delivered import DeliveredIndex
 from connector.config import PollSettings
 from connector.deadletter import DeadLetter, Entry
 from connector.delivery import Delivery, RejectionHandler
@@ -62,7 +63,9 @@ class Pipeline:
         health: Health | None = None,
         drift: SchemaDrift | None = None,
         workers: int = 1,
+        index: DeliveredIndex | None = None,
     ) -> None:
+        self._index = index
         self._drift = drift
         self._client = client
         self._health = health or Health(poll_interval=poll.interval)
@@ -91,6 +94,8 @@ class Pipeline:
         if checkpoint is None:
             checkpoint = Checkpoint(stream=stream.name, watermark=start, updated_at=time.time())
             self._commit(checkpoint)
+            if self._index is not None:
+                self._index.mark_complete(stream.name, 0)
             log.info("stream %s: first run, reading from %s", stream.name, _iso(start))
         self._metrics.watermark.labels(stream=stream.name).set(checkpoint.watermark)
         return checkpoint
@@ -161,6 +166,53 @@ class Pipeline:
         log.info("stream %s: backfill of [%s, %s) done", stream.name, _iso(plan.start), _iso(plan.end))
         return checkpoint
 
+    def reconcile(
+        self, stream: Stream, checkpoint: Checkpoint, since: int, until: int
+    ) -> tuple[Checkpoint, int]:
+        """Re-read ``[since, until)`` and deliver only ids never delivered; return how many were found.
+
+        Catches events that became visible long after their ``effective_at`` (more
+        than the overlap), which the polls cannot see. The watermark does not move.
+        """
+        if self._index is None:
+            return checkpoint, 0
+        # Deliveries from before the index existed are not in it: re-reading them would repeat them all.
+        since = max(since, self._index.complete_from(stream.name))
+        if until <= since:
+            return checkpoint, 0
+        delivered = self._index.ids(stream.name, since, until) | set(checkpoint.recent_ids)
+        found = 0
+
+        def collect(window: Window, split: bool) -> Slice | None:
+            return self._collect(stream, window, delivered, split=split)
+
+        length = int(checkpoint.slice_seconds or self._poll.max_slice)
+        slices = self._slicer.slices(collect, since, until, lead=0, length=length)
+        try:
+            for collected, _ in slices:
+                if collected.events or collected.invalid:
+                    found += len(collected.events)
+                    checkpoint = self._deliver(
+                        stream, checkpoint, collected, slice_seconds=int(checkpoint.slice_seconds or length)
+                    )
+                if self._stop.is_set():
+                    break
+        except Stopped:
+            pass
+        finally:
+            slices.close()
+        self._metrics.reconcile_found.labels(stream=stream.name).inc(found)
+        level = logging.WARNING if found else logging.INFO
+        log.log(
+            level,
+            "stream %s: reconcile of [%s, %s) found %d undelivered event(s)",
+            stream.name,
+            _iso(since),
+            _iso(until),
+            found,
+        )
+        return checkpoint, found
+
     def plan_backfill(self, stream: Stream, checkpoint: Checkpoint, since: int, until: int) -> Checkpoint:
         """Record an operator backfill of ``[since, until)`` in the checkpoint."""
         checkpoint = replace(checkpoint, backfill=BackfillPlan(start=since, end=until, next=since))
@@ -170,7 +222,7 @@ class Pipeline:
     # -- the three steps ------------------------------------------------------------------
 
     def _collect(
-        self, stream: Stream, window: Window, delivered: Mapping[str, int], *, split: bool
+        self, stream: Stream, window: Window, delivered: Container[str], *, split: bool
     ) -> Slice | None:
         """Fetch every page of ``window``; None when it holds too many new events to keep."""
         seen: set[str] = set()
@@ -250,6 +302,8 @@ class Pipeline:
 
         self._commit(next_checkpoint, records, rejected)
         self._count_published(stream, records, refused)
+        if self._index is not None:
+            self._index.add(stream.name, ((e["id"], e["effective_at"]) for e in events), now=int(time.time()))
         log.info(
             "stream %s: window [%s, %s) fetched %d, published %d, dead-lettered %d",
             stream.name,

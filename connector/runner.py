@@ -11,13 +11,13 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from connector.catalogue import is_tenant_scoped
 from connector.config import Settings
 from connector.errors import AuthError, RetriableError, SinkUnavailable
 from connector.metrics import Metrics
-from connector.models import Window
+from connector.models import Checkpoint, Window
 from connector.pipeline import Pipeline, Stream
 from connector.server import Health
 from connector.source.client import AuditLogClient, AuditQuery
@@ -61,6 +61,7 @@ class StreamState:
     last_success: float | None = None
     failures: int = 0
     last_error: str | None = None
+    last_reconcile: float = field(default_factory=time.monotonic)
     done: bool = False
 
 
@@ -145,7 +146,9 @@ class Runner:
             checkpoint = self._pipeline.start_checkpoint(state.stream, lookback_start)
             if checkpoint.backfill is not None:
                 checkpoint = self._pipeline.backfill(state.stream, checkpoint)
-            self._pipeline.catch_up(state.stream, checkpoint, target)
+            checkpoint = self._pipeline.catch_up(state.stream, checkpoint, target)
+            if not once:
+                self._maybe_reconcile(state, checkpoint)
         except AuthError as exc:
             self._metrics.auth_failures.labels(stream=name).inc()
             if name == "tenant" and exc.status == 403:
@@ -180,6 +183,15 @@ class Runner:
         self._metrics.last_success.labels(stream=name).set(state.last_success)
         state.done = once
         return True
+
+    def _maybe_reconcile(self, state: StreamState, checkpoint: Checkpoint) -> None:
+        """Every reconcile interval, re-read the reconcile window for events the polls missed."""
+        settings = self._settings.reconcile
+        if not settings.interval or time.monotonic() - state.last_reconcile < settings.interval:
+            return
+        since = math.floor(self._client.clock.now() - settings.window)
+        self._pipeline.reconcile(state.stream, checkpoint, since, checkpoint.watermark)
+        state.last_reconcile = time.monotonic()
 
     def _refuse_tenant(self, state: StreamState, exc: AuthError, *, once: bool) -> None:
         self._metrics.tenant_unavailable.inc()

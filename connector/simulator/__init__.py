@@ -3,7 +3,8 @@
     EventStore       sorted, thread-safe events; answers list queries (store.py)
     generate_events  realistic events of all 145 types and every actor shape (events.py)
     SimulatorServer  the HTTP endpoint: auth, filters, cursors, tenant split (server.py)
-    Faults           injected 429 / 500 / truncated bodies / latency (faults.py)
+    Faults           injected 429 / 5xx / broken bodies / resets / slow answers / cursor
+                     faults / huge fields / latency (faults.py)
     LiveFeed         keeps adding new, sometimes late, events (feed.py)
     run_simulator    all of the above until a stop event is set (runner.py)
 

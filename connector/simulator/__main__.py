@@ -27,6 +27,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-500", type=float, default=0.0, help="share of requests answered 500")
     p.add_argument("--rate-truncated", type=float, default=0.0, help="share of cut 200 bodies")
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    p.add_argument("--rate-invalid-json", type=float, default=0.0, help="share of 200s that are not JSON")
+    p.add_argument("--rate-invalid-utf8", type=float, default=0.0, help="share of 200s with non-UTF-8 bytes")
+    p.add_argument("--rate-reset", type=float, default=0.0, help="share of connections reset mid-body")
+    p.add_argument("--rate-slow", type=float, default=0.0, help="share of responses delayed by --slow")
+    p.add_argument("--slow", type=float, default=0.0, help="seconds added to the --rate-slow responses")
+    p.add_argument(
+        "--rate-empty-has-more", type=float, default=0.0, help="share of pages with no data but has_more"
+    )
+    p.add_argument(
+        "--rate-repeat-cursor", type=float, default=0.0, help="share of follow-up pages sent again"
+    )
+    p.add_argument(
+        "--rate-expire-cursor", type=float, default=0.0, help="share of follow-up pages answered 400"
+    )
     p.add_argument("--seed", type=int, default=0, help="makes events and faults reproducible")
     return p
 
@@ -52,6 +66,14 @@ def main(argv: list[str] | None = None) -> int:
             rate_truncated=args.rate_truncated,
             latency_s=args.latency,
             seed=args.seed,
+            rate_invalid_json=args.rate_invalid_json,
+            rate_invalid_utf8=args.rate_invalid_utf8,
+            rate_reset=args.rate_reset,
+            rate_slow=args.rate_slow,
+            slow_s=args.slow,
+            rate_empty_has_more=args.rate_empty_has_more,
+            rate_repeat_cursor=args.rate_repeat_cursor,
+            rate_expire_cursor=args.rate_expire_cursor,
         )
         run_simulator(
             host=args.host,

@@ -269,6 +269,29 @@ class EventStore:
             has_more=has_more,
         )
 
+    def scan_start_id(self, query: Query) -> str | None:
+        """The id of the stored event just above where ``page(query)`` starts reading.
+
+        That is the ``after`` cursor itself when it lies inside the query's range,
+        else the nearest stored event (of any stream) newer than the range; None when
+        no event lies above. Following ``after=<this id>`` reads the same page again,
+        so a server may hand it out as a ``last_id`` that skips nothing. Only for
+        newest-first reads (no ``before``).
+
+        Raises:
+            UnknownCursor: ``after`` is not a stored id.
+        """
+        high = min(
+            query.lte if query.lte is not None else 2**63,
+            query.lt - 1 if query.lt is not None else 2**63,
+        )
+        with self._lock:
+            records = self._records
+            top = bisect.bisect_left(records, (high + 1, ""), key=_sort_key)
+            if query.after is not None:
+                top = min(top, self._position(query.after))
+            return records[top].id if top < len(records) else None
+
     def _position(self, event_id: str) -> int:
         record = self._by_id.get(event_id)
         if record is None:
