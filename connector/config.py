@@ -7,8 +7,10 @@ whose message names the setting by its environment variable.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -75,6 +77,10 @@ class OpenAISettings(_Section):
     )
     ca_bundle: Path | None = Field(None, description="CA bundle for TLS verification (default: system).")
     verify_tls: bool = Field(True, description="Verify the API's TLS certificate. Leave on.")
+    allow_insecure_http: bool = Field(
+        False,
+        description="Allow a plain-http base URL to a non-loopback host (the Admin key travels in clear).",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -82,6 +88,16 @@ class OpenAISettings(_Section):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _key_only_over_https(self) -> OpenAISettings:
+        host = urlsplit(self.base_url).hostname or ""
+        if self.base_url.startswith("http://") and not self.allow_insecure_http and not _is_loopback(host):
+            raise ValueError(
+                "CONNECTOR_OPENAI__BASE_URL: plain http would send the Admin key in clear; use https "
+                "(or set CONNECTOR_OPENAI__ALLOW_INSECURE_HTTP=true for a trusted proxy)"
+            )
+        return self
 
 
 class PollSettings(_Section):
@@ -376,6 +392,15 @@ class Settings(BaseSettings):
 _YAML_FILE: dict[str, Path | None] = {"path": None}
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def env_name(loc: tuple[int | str, ...]) -> str:
     """The environment variable that sets the field at ``loc``."""
     return ENV_PREFIX + "__".join(str(part).upper() for part in loc)
@@ -394,7 +419,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         message = str(first["msg"]).removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown setting"
-        raise ConfigError(f"{env_name(loc)}: {message}" if loc else message) from None
+        named = loc and not message.startswith(ENV_PREFIX)  # cross-field checks name their settings
+        raise ConfigError(f"{env_name(loc)}: {message}" if named else message) from None
     except ValueError as exc:  # YAML syntax errors and the like
         raise ConfigError(f"configuration: {exc}") from None
     finally:

@@ -10,6 +10,7 @@
     │   └── PaginationError         the API repeated a cursor (a loop, never a hang)
     └── FatalError                  retrying will not help; operator action needed
         ├── AuthError               401/403 from the API (wrong or under-privileged key)
+        ├── TlsError                the server's certificate does not verify
         ├── ApiRequestError         400/404/422: the API rejected the request itself
         ├── CheckpointError         the checkpoint is corrupt or cannot be opened
         └── SinkError               the sink refuses the data for good
@@ -55,6 +56,10 @@ class AuthError(FatalError):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class TlsError(FatalError):
+    """The server's TLS certificate did not verify; retrying will not change that."""
 
 
 class ApiRequestError(FatalError):

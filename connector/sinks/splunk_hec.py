@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import orjson
@@ -29,6 +28,7 @@ from connector.errors import SinkConfigError, SinkUnavailable
 from connector.metrics import Metrics
 from connector.models import OutputRecord, Rejection
 from connector.sinks.hec_protocol import EnvelopeBuilder, HecAnswer, Verdict
+from connector.tls import is_tls_verification_failure, verify_setting
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class SplunkHecSink:
         self._stop = stop or threading.Event()
         self._envelopes = EnvelopeBuilder(settings, output_format=output_format, org_id=org_id)
         self._channel = str(uuid.uuid4())
-        verify: Any = str(settings.ca_bundle) if settings.ca_bundle else settings.verify_tls
+        verify = verify_setting(settings.ca_bundle, settings.verify_tls)
         self._http = httpx.Client(
             base_url=settings.url,
             verify=verify,
@@ -193,6 +193,10 @@ class SplunkHecSink:
             response = self._http.post(path, content=body, headers=headers)
         except httpx.HTTPError as exc:
             self._metrics.hec_responses.labels(status="error", code="none").inc()
+            if is_tls_verification_failure(exc):
+                raise self._config(
+                    f"the HEC server's TLS certificate does not verify ({exc}); set CONNECTOR_SINK__CA_BUNDLE"
+                ) from exc
             return HecAnswer(599, None, f"{type(exc).__name__}: {exc}")
         finally:
             self._metrics.hec_request_duration.observe(time.monotonic() - started)

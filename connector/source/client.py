@@ -30,10 +30,12 @@ from connector.errors import (
     AuthError,
     PaginationError,
     SourceUnavailable,
+    TlsError,
 )
 from connector.metrics import Metrics
 from connector.models import Page, Window
 from connector.source.ratelimit import RateLimiter
+from connector.tls import is_tls_verification_failure, verify_setting
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +135,7 @@ class AuditLogClient:
         self._stop = stop or threading.Event()
         self.clock = clock or ServerClock()
         self._secret = settings.admin_key.get_secret_value() if settings.admin_key else None
-        verify: Any = str(settings.ca_bundle) if settings.ca_bundle else settings.verify_tls
+        verify = verify_setting(settings.ca_bundle, settings.verify_tls)
         self._http = httpx.Client(
             base_url=settings.base_url,
             timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
@@ -238,6 +240,12 @@ class AuditLogClient:
             self._count("error", "timeout")
             raise SourceUnavailable(f"timeout: {type(exc).__name__}") from exc
         except httpx.TransportError as exc:
+            if is_tls_verification_failure(exc):
+                self._count("error")
+                raise TlsError(
+                    f"the API's TLS certificate does not verify ({exc}); if a proxy re-signs traffic, "
+                    "set CONNECTOR_OPENAI__CA_BUNDLE to its CA"
+                ) from exc
             self._count("error", "connection")
             raise SourceUnavailable(f"connection error: {type(exc).__name__}: {exc}") from exc
         finally:

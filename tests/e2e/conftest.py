@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 
@@ -9,3 +11,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_any_output() -> Iterator[None]:
+    """After every e2e test: no configured secret in any log line or output of its connector runs."""
+    from tests.e2e.harness import CREATED
+
+    CREATED.clear()
+    yield
+    leaked = [(str(ws.root), secret[:6] + "…") for ws in CREATED for secret in ws.leaked_secrets()]
+    CREATED.clear()
+    assert not leaked, f"secrets leaked into logs or output: {leaked}"

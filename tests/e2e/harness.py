@@ -49,6 +49,12 @@ def read_output(path: Path) -> Output:
     return Output(docs, fragments)
 
 
+CREATED: list[Workspace] = []
+"""Every workspace of the running test; tests/e2e/conftest.py checks their logs for secrets."""
+
+SECRET_SETTINGS = ("ADMIN_KEY", "TOKEN", "PASSWORD")
+
+
 class Workspace:
     """One connector deployment: its folder, its settings, its processes."""
 
@@ -77,6 +83,8 @@ class Workspace:
         )
         self.env.update({f"CONNECTOR_{k.upper()}": v for k, v in settings.items()})
         self._runs = 0
+        self._captured: list[bytes] = []
+        CREATED.append(self)
 
     def start(self, *args: str) -> subprocess.Popen[bytes]:
         self._runs += 1
@@ -90,7 +98,7 @@ class Workspace:
         )
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
+        result = subprocess.run(
             [sys.executable, "-m", "connector.cli", *args],
             env=self.env,
             capture_output=True,
@@ -98,6 +106,19 @@ class Workspace:
             cwd=self.root,
             check=False,
         )
+        self._captured += [result.stdout, result.stderr]
+        return result
+
+    def secrets(self) -> list[str]:
+        return [
+            v for k, v in self.env.items() if k.startswith("CONNECTOR_") and k.endswith(SECRET_SETTINGS) and v
+        ]
+
+    def leaked_secrets(self) -> list[str]:
+        """Secrets found in any captured output, log file or output file of this workspace."""
+        texts = [self.logs(), *(b.decode(errors="replace") for b in self._captured)]
+        texts += [p.read_text(errors="replace") for p in self.root.glob("*.ndjson")]
+        return [s for s in self.secrets() for text in texts if s in text]
 
     def logs(self) -> str:
         return "".join(p.read_text(errors="replace") for p in sorted(self.root.glob("run-*.log")))

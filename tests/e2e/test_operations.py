@@ -170,12 +170,14 @@ def test_two_processes_on_one_checkpoint_cannot_both_run(tmp_path: Path) -> None
     assert read_output(ws.output).duplicates() == 0
 
 
-def test_an_event_hours_late_is_found_by_the_reconcile_sweep_and_delivered_once(tmp_path: Path) -> None:
+def test_an_event_six_hours_late_is_found_by_the_reconcile_sweep_and_delivered_once(tmp_path: Path) -> None:
     now = int(time.time())
     events = generate_events(500, start=now - DAY, end=now - 60, seed=14)
     store = EventStore()
     store.add_many(events)
-    very_late = dict(events[0], id="audit_log-very-late", effective_at=now - 1800)  # beyond the 60 s overlap
+    very_late = dict(
+        events[0], id="audit_log-very-late", effective_at=now - 6 * 3600
+    )  # far beyond the overlap
     store.add(very_late, visible_at=time.time() + 6)
     with serve(store) as server:
         ws = Workspace(
@@ -183,14 +185,14 @@ def test_an_event_hours_late_is_found_by_the_reconcile_sweep_and_delivered_once(
             server.url,
             POLL__OVERLAP="60",
             RECONCILE__INTERVAL="3",
-            RECONCILE__WINDOW="2h",
+            RECONCILE__WINDOW="24h",
             LOG__FORMAT="text",
         )
         proc = ws.start("run")
         assert wait_for(lambda: "audit_log-very-late" in read_output(ws.output).ids, timeout=60)
         time.sleep(4)  # another sweep: it must not deliver it again
         assert terminate(proc) == 0
-        on_demand = ws.run("reconcile", "--since", "2h")
+        on_demand = ws.run("reconcile", "--since", "24h")
     out = read_output(ws.output)
     assert out.duplicates() == 0 and set(out.ids) == {e["id"] for e in events} | {"audit_log-very-late"}
     assert "found 1 undelivered event(s)" in ws.logs()
