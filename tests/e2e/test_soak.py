@@ -1,4 +1,4 @@
-"""A short soak in every test run (the 10-minute one is scripts/soak.py): live + late events, faults, SIGKILLs."""
+"""A short soak in every test run (scripts/soak.py runs the 10-minute one): faults, late events, SIGKILLs."""
 
 from __future__ import annotations
 
