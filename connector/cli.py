@@ -7,17 +7,18 @@ refused the Admin key (401/403).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -25,6 +26,9 @@ from connector import __version__
 from connector.config import Settings, load_settings
 from connector.config_types import parse_duration
 from connector.errors import AuthError, ConfigError, FatalError, RetriableError
+
+if TYPE_CHECKING:
+    from connector.app import App
 
 log = logging.getLogger("connector")
 
@@ -163,44 +167,48 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+@contextlib.contextmanager
+def _one_off_app(settings: Settings) -> Iterator[App]:
+    """The connector wired for a one-off command (no metrics port), stopped by SIGTERM/SIGINT."""
     from connector.app import build_app
 
     stop = threading.Event()
     _install_signals(stop)
     app = build_app(settings, stop=stop, serve_metrics=False)
     try:
-        since = parse_time(args.since, now=app.client.clock.now())
+        yield app
+    finally:
+        app.close()
+
+
+def _range(args: argparse.Namespace, app: App, default_end: int) -> tuple[int, int]:
+    since = parse_time(args.since, now=app.client.clock.now())
+    until = parse_time(args.until) if args.until else default_end
+    if until <= since:
+        raise ConfigError(f"--until ({until}) must be after --since ({since})")
+    return since, until
+
+
+def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    with _one_off_app(settings) as app:
         for state in app.runner.states:
-            checkpoint = app.pipeline.start_checkpoint(state.stream, since)
-            until = parse_time(args.until) if args.until else checkpoint.watermark
-            if until <= since:
-                raise ConfigError(f"--until ({until}) must be after --since ({since})")
+            checkpoint = app.pipeline.start_checkpoint(state.stream, parse_time(args.since))
+            since, until = _range(args, app, checkpoint.watermark)
             if checkpoint.backfill is None:
                 checkpoint = app.pipeline.plan_backfill(state.stream, checkpoint, since, until)
             else:
                 log.info("stream %s: resuming the unfinished backfill first", state.stream.name)
             app.pipeline.backfill(state.stream, checkpoint)
-    finally:
-        app.close()
     return EXIT_OK
 
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
-    from connector.app import build_app
-
-    stop = threading.Event()
-    _install_signals(stop)
-    app = build_app(settings, stop=stop, serve_metrics=False)
-    try:
-        since = parse_time(args.since, now=app.client.clock.now())
+    with _one_off_app(settings) as app:
         for state in app.runner.states:
-            checkpoint = app.pipeline.start_checkpoint(state.stream, since)
-            until = parse_time(args.until) if args.until else checkpoint.watermark
+            checkpoint = app.pipeline.start_checkpoint(state.stream, parse_time(args.since))
+            since, until = _range(args, app, checkpoint.watermark)
             _, found = app.pipeline.reconcile(state.stream, checkpoint, since, until)
             print(f"stream {state.stream.name}: {found} undelivered event(s) found and delivered")
-    finally:
-        app.close()
     return EXIT_OK
 
 

@@ -184,3 +184,18 @@ def first_str(payload: Any, paths: tuple[tuple[str, ...], ...]) -> str | None:
         if found is not None:
             return found
     return None
+
+
+def event_id(event: Mapping[str, Any]) -> str | None:
+    """The audit-log id as a string, if the event has a usable one."""
+    return as_str(event.get("id"))
+
+
+def find_payload(event: Mapping[str, Any], event_type: str) -> tuple[str | None, Any]:
+    """Find the type-specific payload: ``event[type]``, or the underscored spelling (normalization.md §1)."""
+    if event_type in event:
+        return event_type, event[event_type]
+    underscored = event_type.replace(".", "_")
+    if underscored in event:
+        return underscored, event[underscored]
+    return None, None

@@ -16,7 +16,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.normalize.clean import as_float, as_int, as_ip, as_str, clean, dig, dumps_raw, first_str
+from connector.normalize.clean import (
+    as_float,
+    as_int,
+    as_ip,
+    as_str,
+    clean,
+    dig,
+    dumps_raw,
+    event_id,
+    find_payload,
+    first_str,
+)
 from connector.normalize.ocsf_targets import (
     EMAIL,
     GROUP_NAME,
@@ -108,12 +119,14 @@ class EcsNormalizer:
         try:
             return self._normalize(event)
         except Exception:
-            log.exception("ECS mapping failed; emitting the generic form", extra={"event_id": _id(event)})
+            log.exception(
+                "ECS mapping failed; emitting the generic form", extra={"event_id": event_id(event)}
+            )
             return self._fallback(event)
 
     def _normalize(self, event: Mapping[str, Any]) -> dict[str, Any]:
         event_type = _type(event)
-        payload_key, payload = _payload(event, event_type)
+        payload_key, payload = find_payload(event, event_type)
         row = MAPPING.get(event_type)
         head = _HEADS[event_type] if row is not None else _unknown_head(event_type)
 
@@ -122,7 +135,7 @@ class EcsNormalizer:
         doc: dict[str, Any] = {
             "@timestamp": _timestamp(event.get("effective_at")),
             "ecs": {"version": ECS_VERSION},
-            "event": {**head, "id": _id(event)},
+            "event": {**head, "id": event_id(event)},
             "observer": OBSERVER,
             "organization": {"id": self._org_id},
             "openai": {"audit": audit},
@@ -164,7 +177,7 @@ class EcsNormalizer:
         doc = {
             "@timestamp": _timestamp(event.get("effective_at")),
             "ecs": {"version": ECS_VERSION},
-            "event": {**_unknown_head(event_type), "id": _id(event)},
+            "event": {**_unknown_head(event_type), "id": event_id(event)},
             "observer": OBSERVER,
             "organization": {"id": self._org_id},
             "openai": {"audit": {"type": event_type}},
@@ -174,7 +187,7 @@ class EcsNormalizer:
             try:
                 document["event"]["original"] = _original(event)
             except Exception:
-                log.exception("could not serialize event.original", extra={"event_id": _id(event)})
+                log.exception("could not serialize event.original", extra={"event_id": event_id(event)})
         return document
 
 
@@ -372,20 +385,6 @@ def _type(event: Mapping[str, Any]) -> str:
         return str(value)
     except Exception:  # e.g. RecursionError for a deeply nested list
         return f"<unprintable {type(value).__name__}>"
-
-
-def _id(event: Mapping[str, Any]) -> str | None:
-    return as_str(event.get("id"))
-
-
-def _payload(event: Mapping[str, Any], event_type: str) -> tuple[str | None, Any]:
-    """Find the type-specific payload: ``event[type]``, or the underscored spelling."""
-    if event_type in event:
-        return event_type, event[event_type]
-    underscored = event_type.replace(".", "_")
-    if underscored in event:
-        return underscored, event[underscored]
-    return None, None
 
 
 def _text(value: Any) -> str | None:

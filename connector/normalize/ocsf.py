@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connector.normalize import ocsf_enums as enums
-from connector.normalize.clean import as_str, clean, dumps_raw
+from connector.normalize.clean import as_str, clean, dumps_raw, event_id, find_payload
 from connector.normalize.ocsf_actor import map_actor
 from connector.normalize.ocsf_targets import build_entity, build_target
 from connector.normalize.table import MAPPING, MappingRow
@@ -106,12 +106,14 @@ class OcsfNormalizer:
             return self._normalize(event)
         except Exception:
             # A bug here must not stop the pipeline: emit the generic form instead.
-            log.exception("OCSF mapping failed; emitting the generic form", extra={"event_id": _id(event)})
+            log.exception(
+                "OCSF mapping failed; emitting the generic form", extra={"event_id": event_id(event)}
+            )
             return self._fallback(event)
 
     def _normalize(self, event: Mapping[str, Any]) -> dict[str, Any]:
         event_type = _type(event)
-        payload_key, payload = _payload(event, event_type)
+        payload_key, payload = find_payload(event, event_type)
         observables: list[dict[str, Any]] = []
         actor_fields, actor_user = map_actor(event, observables)
 
@@ -141,7 +143,7 @@ class OcsfNormalizer:
         out: dict[str, Any] = dict(head)
         out["time"] = _epoch_ms(event.get("effective_at"))
         out["message"] = event_type
-        out["metadata"] = {**self._metadata, "uid": _id(event), "event_code": event_type}
+        out["metadata"] = {**self._metadata, "uid": event_id(event), "event_code": event_type}
         _status(out, event_type, payload)
         unmapped: dict[str, Any] = {}
         out["cloud"] = self._cloud_for(event.get("project"), unmapped)
@@ -183,14 +185,14 @@ class OcsfNormalizer:
         out = _head(enums.ENTITY_MANAGEMENT, *enums.verb_activity(event_type))
         out["time"] = _epoch_ms(event.get("effective_at"))
         out["message"] = event_type
-        out["metadata"] = {**self._metadata, "uid": _id(event), "event_code": event_type}
+        out["metadata"] = {**self._metadata, "uid": event_id(event), "event_code": event_type}
         out["cloud"] = dict(self._cloud)
         out["entity"] = {"name": prefix, "type": prefix, "type_id": 99}
         document: dict[str, Any] = clean(out) or {}
         try:
             document["raw_data"] = dumps_raw(event)
         except Exception:
-            log.exception("could not serialize raw_data", extra={"event_id": _id(event)})
+            log.exception("could not serialize raw_data", extra={"event_id": event_id(event)})
         return document
 
 
@@ -201,20 +203,6 @@ def _entity_args(row: MappingRow, payload: Any) -> tuple[str, int, Any, str]:
 def _type(event: Mapping[str, Any]) -> str:
     value = event.get("type")
     return value if type(value) is str else str(value)
-
-
-def _id(event: Mapping[str, Any]) -> str | None:
-    return as_str(event.get("id"))
-
-
-def _payload(event: Mapping[str, Any], event_type: str) -> tuple[str | None, Any]:
-    """Find the type-specific payload: ``event[type]``, or the underscored spelling."""
-    if event_type in event:
-        return event_type, event[event_type]
-    underscored = event_type.replace(".", "_")
-    if underscored in event:
-        return underscored, event[underscored]
-    return None, None
 
 
 def _status(out: dict[str, Any], event_type: str, payload: Any) -> None:
