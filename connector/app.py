@@ -128,7 +128,7 @@ def build_app(
     lock = acquire_writer_lock(settings)
     stop = stop or threading.Event()
     metrics = metrics or Metrics.default()
-    health = Health(poll_interval=settings.poll.interval)
+    health = Health(poll_interval=settings.poll.interval, ready_intervals=settings.metrics.ready_intervals)
     normalizer = make_normalizer(settings.output.format, org_id=settings.openai.organization_id)
     store = make_store(settings)
     client = AuditLogClient(settings.openai, metrics=metrics, stop=stop)

@@ -276,6 +276,9 @@ class MetricsSettings(_Section):
     enabled: bool = Field(True, description="Serve /metrics, /healthz and /readyz.")
     host: str = Field("127.0.0.1", description="Listen address; 0.0.0.0 in a container.")
     port: int = Field(9464, ge=0, le=65535, description="Listen port (0 = any free port).")
+    ready_intervals: int = Field(
+        3, ge=1, description="/readyz turns unready after this many poll intervals without a successful poll."
+    )
 
 
 class LogSettings(_Section):

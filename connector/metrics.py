@@ -168,6 +168,7 @@ class Metrics:
                 self.poll_errors,
                 self.checkpoint_commits,
                 self.backfill_remaining,
+                self.reconcile_found,
             ):
                 family.labels(stream=stream)
             self.lag.labels(stream=stream).set_function(functools.partial(self._lag, stream))

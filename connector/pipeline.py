@@ -304,14 +304,24 @@ class Pipeline:
         self._count_published(stream, records, refused)
         if self._index is not None:
             self._index.add(stream.name, ((e["id"], e["effective_at"]) for e in events), now=int(time.time()))
+        published = len(records) - len(refused)
         log.info(
             "stream %s: window [%s, %s) fetched %d, published %d, dead-lettered %d",
             stream.name,
             _iso(collected.window.start),
             _iso(collected.window.end),
             collected.fetched,
-            len(records) - len(refused),
+            published,
             len(dead) + len(refused),
+            extra={
+                "stream": stream.name,
+                "window_start": collected.window.start,
+                "window_end": collected.window.end,
+                "fetched": collected.fetched,
+                "batch": published,
+                "dead_lettered": len(dead) + len(refused),
+                "watermark": next_checkpoint.watermark,
+            },
         )
         return next_checkpoint
 
@@ -349,8 +359,9 @@ class Pipeline:
             self._health.sink_ok = False
             self._metrics.sink_failures.labels(sink=self._delivery.sink_name).inc()
             raise
-        self._health.sink_ok = True
-        if records:
+        if records:  # a checkpoint-only commit says nothing about the sink
+            self._health.sink_ok = True
+            self._health.poll_ok()
             self._metrics.sink_publish_duration.labels(sink=self._delivery.sink_name).observe(
                 time.monotonic() - started
             )

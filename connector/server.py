@@ -15,6 +15,9 @@ from connector.metrics import Metrics
 log = logging.getLogger(__name__)
 
 
+READY_SLACK_SECONDS = 5.0
+
+
 class Health:
     """Liveness and readiness facts, updated by the runner and the pipeline."""
 
@@ -36,6 +39,7 @@ class Health:
             self._beat = time.monotonic()
 
     def poll_ok(self) -> None:
+        """A poll completed, or a batch was committed: the API and the sink both work."""
         with self._lock:
             self._beat = self._last_ok = time.monotonic()
 
@@ -51,9 +55,10 @@ class Health:
         if self._last_ok is None:
             return False, "no successful poll yet"
         age = time.monotonic() - self._last_ok
-        limit = self.ready_intervals * self.poll_interval + 60
+        # A few seconds of slack for the poll itself; a long catch-up counts each commit as a success.
+        limit = self.ready_intervals * self.poll_interval + READY_SLACK_SECONDS
         if age > limit:
-            return False, f"last successful poll {age:.0f}s ago"
+            return False, f"no successful poll or commit for {age:.0f}s (limit {limit:.0f}s)"
         return True, "ok"
 
 

@@ -266,7 +266,7 @@ class AuditLogClient:
             try:
                 page = _parse_page(response.content, server_time, request_id)
             except ValueError as exc:
-                self._count("2xx", "malformed")
+                self._metrics.api_retries.labels(reason="malformed").inc()
                 raise SourceUnavailable(f"malformed response (request {request_id}): {exc}") from exc
             newest = max((e["effective_at"] for e in page.events if is_valid_event(e)), default=0)
             self.clock.observe(server_time, newest)
