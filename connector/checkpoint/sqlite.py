@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -31,14 +32,29 @@ class SqliteCheckpointStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        existed = path.exists()
+        if existed and path.stat().st_size == 0:
+            # A checkpoint that was written and then lost its content: starting afresh
+            # would silently re-deliver (or, past the lookback, skip) events.
+            raise CheckpointError(f"checkpoint file {path} is empty; {_RECOVERY}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            has_table = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'"
+            ).fetchone()
+            if existed and not has_table:
+                raise CheckpointError(f"checkpoint file {path} holds no checkpoints table; {_RECOVERY}")
             self._db.execute(_SCHEMA)
             self._db.execute("PRAGMA quick_check").fetchone()
         except sqlite3.DatabaseError as exc:
+            if not os.access(path.parent, os.W_OK) or "unable to open" in str(exc) or "readonly" in str(exc):
+                raise CheckpointError(
+                    f"cannot open the checkpoint in {path.parent} ({exc}): the directory is read-only or "
+                    "not writable; the checkpoint itself is intact, make the directory writable"
+                ) from exc
             raise CheckpointError(f"checkpoint file {path} is unusable ({exc}); {_RECOVERY}") from exc
         except OSError as exc:
             raise CheckpointError(f"cannot open checkpoint file {path}: {exc}") from exc

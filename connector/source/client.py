@@ -166,8 +166,13 @@ class AuditLogClient:
             try:
                 page = self.fetch_page(query, window, after)
             except ApiRequestError as exc:
-                if after is None or exc.status != 400 or restarts >= MAX_CURSOR_RESTARTS:
+                if after is None or exc.status != 400:
                     raise
+                if restarts >= MAX_CURSOR_RESTARTS:
+                    raise PaginationError(
+                        f"the API kept refusing cursors in window [{window.start}, {window.end}) ({exc}); "
+                        "the window will be read again later"
+                    ) from exc
                 restarts += 1
                 log.warning(
                     "the API refused cursor %r (%s); reading window [%d, %d) again from its start",
@@ -183,9 +188,11 @@ class AuditLogClient:
             if not page.has_more:
                 return
             if not page.last_id:
-                if page.events:
-                    raise SourceUnavailable("the API said has_more but gave no last_id to continue from")
-                return
+                # Ending here would commit a window whose rest was never read: events lost for good.
+                raise PaginationError(
+                    f"the API said has_more but gave no last_id to continue from in window "
+                    f"[{window.start}, {window.end}); the window will be read again later"
+                )
             if page.last_id in seen:
                 raise PaginationError(
                     f"the API repeated cursor {page.last_id!r} in window "

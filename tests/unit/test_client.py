@@ -41,7 +41,7 @@ def make_client(
     handler: Callable[[httpx.Request], httpx.Response], **overrides: object
 ) -> tuple[AuditLogClient, RecordingStop]:
     settings = OpenAISettings(
-        base_url="http://api.test/v1", admin_key=KEY, retry_base=0.1, retry_max=1.0, **overrides
+        base_url="https://api.test/v1", admin_key=KEY, retry_base=0.1, retry_max=1.0, **overrides
     )
     stop = RecordingStop()
     client = AuditLogClient(settings, metrics=Metrics(), stop=stop, transport=httpx.MockTransport(handler))
@@ -119,9 +119,10 @@ def test_a_repeated_cursor_is_an_error_not_a_hang() -> None:
         list(client.iter_window(AuditQuery(), Window(1, 2)))
 
 
-def test_null_last_id_ends_the_window() -> None:
+def test_has_more_without_a_cursor_is_an_error_so_the_window_is_not_committed_half_read() -> None:
     client, _ = make_client(lambda r: httpx.Response(200, content=page([], has_more=True, last_id=None)))
-    assert len(list(client.iter_window(AuditQuery(), Window(1, 2)))) == 1
+    with pytest.raises(PaginationError, match="no last_id"):
+        list(client.iter_window(AuditQuery(), Window(1, 2)))
 
 
 def test_429_waits_exactly_retry_after_then_succeeds() -> None:
@@ -250,12 +251,12 @@ def test_an_expired_cursor_restarts_the_window_from_its_start() -> None:
     assert got == ["audit_log-0001", "audit_log-0001", "audit_log-0002"]  # the pipeline dedupes by id
 
 
-def test_a_cursor_that_keeps_failing_is_an_error_after_a_few_restarts() -> None:
+def test_a_cursor_that_keeps_failing_is_a_retriable_error_after_a_few_restarts() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if "after=" in str(request.url):
             return httpx.Response(400, json={"error": {"message": "Invalid cursor"}})
         return httpx.Response(200, content=page([event(1)], has_more=True, last_id="audit_log-0001"))
 
     client, _ = make_client(handler)
-    with pytest.raises(ApiRequestError, match="Invalid cursor"):
+    with pytest.raises(PaginationError, match="kept refusing cursors"):
         list(client.iter_window(AuditQuery(), Window(1, 2)))
