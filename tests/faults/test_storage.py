@@ -220,7 +220,8 @@ def test_a_read_only_checkpoint_directory_is_one_clear_error_no_crash_loop_no_lo
 ) -> None:
     now = int(time.time())
     old = generate_events(500, start=now - 86400, end=now - 7200, seed=24)
-    new = generate_events(50, start=now - 1800, end=now - 60, seed=25)
+    # Within the overlap of the first run's watermark, so the polls (not only the reconcile sweep) see them.
+    new = generate_events(50, start=now - 120, end=now - 1, seed=25)
     store = EventStore()
     store.add_many(old)
     state = tmp_path / "state"
