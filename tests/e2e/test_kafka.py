@@ -64,12 +64,15 @@ def test_a_broker_down_for_20s_mid_run_loses_nothing_and_the_checkpoint_waits(
     store = EventStore()
     store.add_many(events)
     topic = kafka_broker.unique_topic("outage")
-    with serve(store, Faults(latency_s=0.02)) as server:
+    # 300 pages at 10 requests/s: the run takes ~30 s however fast the pipeline is, so the outage
+    # lands mid-run rather than after the last batch.
+    with serve(store) as server:
         ws = Workspace(
             tmp_path,
             server.url,
             **kafka_settings(kafka_broker.bootstrap, topic, SINK__DELIVERY_TIMEOUT="5"),
             POLL__SLICE_EVENTS=str(SLICE_EVENTS),
+            OPENAI__MAX_REQUESTS_PER_SECOND="10",
         )
         proc = ws.start("run")
         assert wait_for(lambda: "published" in ws.logs() and _watermark(ws) > now - 3 * DAY, timeout=120)
