@@ -38,6 +38,73 @@ def clean(value: Any, depth: int = 0) -> Any:
     Returns:
         The cleaned value, or ``None`` when nothing is left.
     """
+    kind = type(value)
+    if kind is dict:
+        return _clean_dict(value, depth)
+    if kind is list:
+        return _clean_list(value, depth)
+    return _clean_other(value, depth)
+
+
+# The hot path: decoded JSON is exact dicts, lists, str, int, float, bool and None, so
+# those are tested inline by exact type; anything else takes the general _clean_other.
+
+
+def _clean_dict(value: dict[Any, Any], depth: int) -> dict[str, Any] | str | None:
+    if depth >= MAX_DEPTH:
+        return TOO_DEEP
+    depth += 1
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str:
+            if not item:
+                continue
+        elif kind is dict:
+            item = _clean_dict(item, depth)
+            if item is None:
+                continue
+        elif kind is list:
+            item = _clean_list(item, depth)
+            if item is None:
+                continue
+        elif kind is int:
+            if not INT64_MIN <= item <= INT64_MAX:
+                item = str(item)
+        elif kind is not bool:
+            item = _clean_other(item, depth)
+            if item is None:
+                continue
+        out[key if type(key) is str and "." not in key else _key(key)] = item
+    return out or None
+
+
+def _clean_list(value: list[Any] | tuple[Any, ...], depth: int) -> list[Any] | str | None:
+    if depth >= MAX_DEPTH:
+        return TOO_DEEP
+    depth += 1
+    out: list[Any] = []
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            if not item:
+                continue
+        elif kind is dict:
+            item = _clean_dict(item, depth)
+            if item is None:
+                continue
+        elif kind is int:
+            if not INT64_MIN <= item <= INT64_MAX:
+                item = str(item)
+        elif kind is not bool:
+            item = clean(item, depth)
+            if item is None:
+                continue
+        out.append(item)
+    return out or None
+
+
+def _clean_other(value: Any, depth: int) -> Any:
     if value is None:
         return None
     kind = type(value)
@@ -49,24 +116,16 @@ def clean(value: Any, depth: int = 0) -> Any:
         return value if INT64_MIN <= value <= INT64_MAX else str(value)
     if kind is float:
         return value if math.isfinite(value) else str(value)
-    if depth >= MAX_DEPTH:
-        return TOO_DEEP
     if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            cleaned = clean(item, depth + 1)
-            if cleaned is not None:
-                out[_key(key)] = cleaned
-        return out or None
+        return _clean_dict(dict(value.items()), depth)
     if isinstance(value, list | tuple):
-        items = [c for c in (clean(item, depth + 1) for item in value) if c is not None]
-        return items or None
+        return _clean_list(value, depth)
     if isinstance(value, str):  # str subclasses
         return str.__str__(value) or None
     if isinstance(value, int):  # bool handled above; int subclasses such as IntEnum
-        return clean(int(value), depth)
+        return _clean_other(int(value), depth)
     if isinstance(value, float):
-        return clean(float(value), depth)
+        return _clean_other(float(value), depth)
     return _safe_str(value)
 
 
