@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connector.normalize import ocsf_enums as enums
-from connector.normalize.clean import as_str, clean, dumps_raw, event_id, find_payload
+from connector.normalize.clean import INT64_MAX, INT64_MIN, as_str, clean, dumps_raw, event_id, find_payload
 from connector.normalize.ocsf_actor import map_actor
 from connector.normalize.ocsf_targets import build_entity, build_target
 from connector.normalize.table import MAPPING, MappingRow
@@ -88,17 +88,6 @@ class OcsfNormalizer:
                 ``metadata.tenant_uid`` and ``cloud.org.uid``.
         """
         self._org_id = org_id or None
-        self._metadata: dict[str, Any] = {
-            "version": enums.OCSF_VERSION,
-            "product": PRODUCT,
-            "log_provider": "OpenAI Admin API",
-            "log_name": "organization.audit_logs",
-            "profiles": list(PROFILES),
-            "tenant_uid": self._org_id,
-        }
-        self._cloud: dict[str, Any] = {"provider": CLOUD_PROVIDER}
-        if self._org_id:
-            self._cloud["org"] = {"uid": self._org_id}
 
     def normalize(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Return the OCSF document for ``event`` (see the class docstring)."""
@@ -140,10 +129,13 @@ class OcsfNormalizer:
                 same = class_uid == row.class_uid and activity_id == row.activity_id
                 head = _HEADS[event_type] if same else _head(class_uid, activity_id)
 
+        # Everything built here is already clean (no nulls, no empty strings); only what
+        # comes from the payload is cleaned, which keeps the walk to the raw parts.
         out: dict[str, Any] = dict(head)
-        out["time"] = _epoch_ms(event.get("effective_at"))
-        out["message"] = event_type
-        out["metadata"] = {**self._metadata, "uid": event_id(event), "event_code": event_type}
+        _set_time(out, event.get("effective_at"))
+        if event_type:
+            out["message"] = event_type
+        out["metadata"] = self._metadata_for(event, event_type)
         _status(out, event_type, payload)
         unmapped: dict[str, Any] = {}
         out["cloud"] = self._cloud_for(event.get("project"), unmapped)
@@ -151,20 +143,51 @@ class OcsfNormalizer:
         if unmapped_actor is not None:
             unmapped["actor"] = unmapped_actor
         out.update(actor_fields)
-        out.update(attrs)
+        cleaned_attrs = clean(attrs)
+        if cleaned_attrs is not None:
+            out.update(cleaned_attrs)
         if target is not None and payload is not None:
             unmapped["payload"] = payload  # 3004 keeps it in entity.data instead
         for key, value in event.items():
             if key not in _ENVELOPE_KEYS and key != payload_key:
                 unmapped[key] = value  # e.g. the short-lived top-level ``source`` field
-        out["observables"] = observables
-        out["unmapped"] = unmapped
-        document: dict[str, Any] = clean(out) or {}
-        document["raw_data"] = dumps_raw(event)
-        return document
+        if observables:
+            out["observables"] = observables
+        cleaned_unmapped = clean(unmapped, 1)
+        if cleaned_unmapped is not None:
+            out["unmapped"] = cleaned_unmapped
+        out["raw_data"] = dumps_raw(event)
+        return out
+
+    def _metadata_for(self, event: Mapping[str, Any], event_type: str) -> dict[str, Any]:
+        # Built afresh for every document: documents share no mutable parts.
+        metadata: dict[str, Any] = {
+            "version": enums.OCSF_VERSION,
+            "product": {
+                "name": PRODUCT["name"],
+                "vendor_name": PRODUCT["vendor_name"],
+                "feature": {"name": PRODUCT["feature"]["name"]},
+            },
+            "log_provider": "OpenAI Admin API",
+            "log_name": "organization.audit_logs",
+            "profiles": list(PROFILES),
+        }
+        if self._org_id:
+            metadata["tenant_uid"] = self._org_id
+        uid = event_id(event)
+        if uid is not None:
+            metadata["uid"] = uid
+        if event_type:
+            metadata["event_code"] = event_type
+        return metadata
+
+    def _cloud(self) -> dict[str, Any]:
+        if self._org_id:
+            return {"provider": CLOUD_PROVIDER, "org": {"uid": self._org_id}}
+        return {"provider": CLOUD_PROVIDER}
 
     def _cloud_for(self, project: Any, unmapped: dict[str, Any]) -> dict[str, Any]:
-        cloud = dict(self._cloud)
+        cloud = self._cloud()
         if isinstance(project, Mapping):
             project_id, name = as_str(project.get("id")), as_str(project.get("name"))
         else:
@@ -175,7 +198,10 @@ class OcsfNormalizer:
             # project_uid is what normalization.md §2.4 specifies; it is deprecated
             # since OCSF 1.4 in favour of account.uid, so both are set.
             cloud["project_uid"] = project_id
-            cloud["account"] = {"uid": project_id, "name": name, "type_id": 99, "type": "Project"}
+            account: dict[str, Any] = {"uid": project_id, "type_id": 99, "type": "Project"}
+            if name is not None:
+                account["name"] = name
+            cloud["account"] = account
         return cloud
 
     def _fallback(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,8 +211,8 @@ class OcsfNormalizer:
         out = _head(enums.ENTITY_MANAGEMENT, *enums.verb_activity(event_type))
         out["time"] = _epoch_ms(event.get("effective_at"))
         out["message"] = event_type
-        out["metadata"] = {**self._metadata, "uid": event_id(event), "event_code": event_type}
-        out["cloud"] = dict(self._cloud)
+        out["metadata"] = self._metadata_for(event, event_type)
+        out["cloud"] = self._cloud()
         out["entity"] = {"name": prefix, "type": prefix, "type_id": 99}
         document: dict[str, Any] = clean(out) or {}
         try:
@@ -211,8 +237,10 @@ def _status(out: dict[str, Any], event_type: str, payload: Any) -> None:
         return
     out["status_id"], out["status"] = enums.STATUS_FAILURE
     if isinstance(payload, Mapping):
-        out["status_code"] = _scalar_text(payload.get("error_code"))
-        out["status_detail"] = _scalar_text(payload.get("error_message"))
+        for field, key in (("status_code", "error_code"), ("status_detail", "error_message")):
+            text = _scalar_text(payload.get(key))
+            if text:
+                out[field] = text
 
 
 def _scalar_text(value: Any) -> str | None:
@@ -221,6 +249,11 @@ def _scalar_text(value: Any) -> str | None:
     if type(value) in (int, float, bool):
         return str(value)
     return None
+
+
+def _set_time(out: dict[str, Any], effective_at: Any) -> None:
+    millis = _epoch_ms(effective_at)
+    out["time"] = millis if INT64_MIN <= millis <= INT64_MAX else str(millis)
 
 
 def _epoch_ms(effective_at: Any) -> int:
