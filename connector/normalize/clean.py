@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import math
@@ -55,8 +56,8 @@ def _clean_dict(value: dict[Any, Any], depth: int) -> dict[str, Any] | str | Non
         return TOO_DEEP
     depth += 1
     out: dict[str, Any] = {}
-    for key, item in value.items():
-        kind = type(item)
+    for key, raw in value.items():
+        item, kind = raw, type(raw)
         if kind is str:
             if not item:
                 continue
@@ -84,8 +85,8 @@ def _clean_list(value: list[Any] | tuple[Any, ...], depth: int) -> list[Any] | s
         return TOO_DEEP
     depth += 1
     out: list[Any] = []
-    for item in value:
-        kind = type(item)
+    for raw in value:
+        item, kind = raw, type(raw)
         if kind is str:
             if not item:
                 continue
@@ -213,11 +214,17 @@ def as_ip(value: Any) -> str | None:
     """Return ``value`` when it is an IPv4/IPv6 address OCSF's ``ip_t`` accepts."""
     if type(value) is not str or not value or len(value) > _IP_MAX_LEN:
         return None
+    return value if _is_ip(value) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_ip(text: str) -> bool:
+    # Cached: the same few addresses recur across an organization's events.
     try:
-        ipaddress.ip_address(value)
+        ipaddress.ip_address(text)
     except ValueError:
-        return None
-    return value
+        return False
+    return True
 
 
 def as_email(value: Any) -> str | None:
@@ -227,10 +234,15 @@ def as_email(value: Any) -> str | None:
     return None
 
 
+def is_mapping(value: Any) -> bool:
+    """``isinstance(value, Mapping)``, answering the common exact-dict case first (ABC checks are slow)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def dig(payload: Any, *path: str) -> Any:
     """Return ``payload[path[0]][path[1]]…`` or ``None`` when any step is missing."""
     for key in path:
-        if not isinstance(payload, Mapping):
+        if type(payload) is not dict and not isinstance(payload, Mapping):
             return None
         payload = payload.get(key)
     return payload
@@ -238,10 +250,20 @@ def dig(payload: Any, *path: str) -> Any:
 
 def first_str(payload: Any, paths: tuple[tuple[str, ...], ...]) -> str | None:
     """Return the first non-empty string/int identifier found at one of ``paths``."""
-    for path in paths:
-        found = as_str(dig(payload, *path))
-        if found is not None:
-            return found
+    if type(payload) is not dict and not isinstance(payload, Mapping):
+        return None
+    for path in paths:  # dig() and as_str() inlined: this runs several times per event
+        value = payload
+        for key in path:
+            if type(value) is not dict and not isinstance(value, Mapping):
+                value = None
+                break
+            value = value.get(key)
+        if type(value) is str:
+            if value:
+                return value
+        elif type(value) is int:
+            return str(value)
     return None
 
 

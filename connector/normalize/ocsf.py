@@ -8,7 +8,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from connector.normalize import ocsf_enums as enums
-from connector.normalize.clean import INT64_MAX, INT64_MIN, as_str, clean, dumps_raw, event_id, find_payload
+from connector.normalize.clean import (
+    INT64_MAX,
+    INT64_MIN,
+    as_str,
+    clean,
+    dumps_raw,
+    event_id,
+    find_payload,
+    is_mapping,
+)
 from connector.normalize.ocsf_actor import map_actor
 from connector.normalize.ocsf_targets import build_entity, build_target
 from connector.normalize.table import MAPPING, MappingRow
@@ -188,7 +197,7 @@ class OcsfNormalizer:
 
     def _cloud_for(self, project: Any, unmapped: dict[str, Any]) -> dict[str, Any]:
         cloud = self._cloud()
-        if isinstance(project, Mapping):
+        if is_mapping(project):
             project_id, name = as_str(project.get("id")), as_str(project.get("name"))
         else:
             project_id, name = as_str(project), None
@@ -236,7 +245,7 @@ def _status(out: dict[str, Any], event_type: str, payload: Any) -> None:
         out["status_id"], out["status"] = enums.STATUS_SUCCESS
         return
     out["status_id"], out["status"] = enums.STATUS_FAILURE
-    if isinstance(payload, Mapping):
+    if is_mapping(payload):
         for field, key in (("status_code", "error_code"), ("status_detail", "error_message")):
             text = _scalar_text(payload.get(key))
             if text:

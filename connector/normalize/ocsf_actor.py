@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connector.normalize import ocsf_enums as enums
-from connector.normalize.clean import as_email, as_float, as_int, as_ip, as_str, dig
+from connector.normalize.clean import as_email, as_float, as_int, as_ip, as_str, dig, is_mapping
 
 SYSTEM_ACTOR: dict[str, Any] = {"app_name": "OpenAI"}
 """The actor of events whose ``actor`` is ``null`` (performed by OpenAI itself)."""
@@ -33,7 +33,7 @@ def map_actor(
     actor = event["actor"]
     if actor is None:
         return {"actor": dict(SYSTEM_ACTOR)}, None
-    if not isinstance(actor, Mapping):
+    if not is_mapping(actor):
         return {"unmapped_actor": actor}, None
     kind = actor.get("type")
     if kind not in ("session", "api_key"):
@@ -77,7 +77,7 @@ def _session(session: Any, observables: list[dict[str, Any]]) -> tuple[dict[str,
     user = _user(dig(session, "user"), enums.USER_TYPE_USER, observables, "actor.user")
     if user is not None:
         fields["actor"] = {"user": user}
-    if not isinstance(session, Mapping):
+    if not is_mapping(session):
         return fields, user
     src = _src_endpoint(session, observables)
     if src is not None:
@@ -99,7 +99,7 @@ def _src_endpoint(session: Mapping[str, Any], observables: list[dict[str, Any]])
     src: dict[str, Any] = {"ip": ip}
     observables.append({"name": "src_endpoint.ip", "type_id": enums.OBS_IP, "value": ip})
     details = session.get("ip_address_details")
-    if isinstance(details, Mapping):
+    if is_mapping(details):
         location: dict[str, Any] = {
             key: value
             for key in ("city", "country", "region")
@@ -133,7 +133,7 @@ def _api_key(api_key: Any, observables: list[dict[str, Any]]) -> tuple[dict[str,
     key_id = as_str(dig(api_key, "id"))
     kind = dig(api_key, "type")
     service_account = dig(api_key, "service_account")
-    if kind == "service_account" or (kind != "user" and isinstance(service_account, Mapping)):
+    if kind == "service_account" or (kind != "user" and is_mapping(service_account)):
         user = _user(service_account, enums.USER_TYPE_SERVICE, observables, "actor.user")
     else:
         user = _user(dig(api_key, "user"), enums.USER_TYPE_USER, observables, "actor.user")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from connector.normalize import ocsf_enums as enums
-from connector.normalize.clean import as_email, as_str, dig, first_str
+from connector.normalize.clean import as_email, as_str, dig, first_str, is_mapping
 from connector.normalize.table import MappingRow
 
 Paths = tuple[tuple[str, ...], ...]
@@ -189,7 +189,7 @@ def build_entity(
     """
     uid = first_str(payload, ENTITY_UID)
     name = first_str(payload, ENTITY_NAME)
-    if uid is None and name is None and isinstance(payload, Mapping):
+    if uid is None and name is None and is_mapping(payload):
         for key in ENTITY_LISTS:
             items = payload.get(key)
             if isinstance(items, list) and len(items) == 1:
