@@ -8,7 +8,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -234,7 +234,7 @@ def as_email(value: Any) -> str | None:
     return None
 
 
-def is_mapping(value: Any) -> bool:
+def is_mapping(value: Any) -> TypeGuard[Mapping[Any, Any]]:
     """``isinstance(value, Mapping)``, answering the common exact-dict case first (ABC checks are slow)."""
     return type(value) is dict or isinstance(value, Mapping)
 
@@ -253,7 +253,7 @@ def first_str(payload: Any, paths: tuple[tuple[str, ...], ...]) -> str | None:
     if type(payload) is not dict and not isinstance(payload, Mapping):
         return None
     for path in paths:  # dig() and as_str() inlined: this runs several times per event
-        value = payload
+        value: Any = payload
         for key in path:
             if type(value) is not dict and not isinstance(value, Mapping):
                 value = None
