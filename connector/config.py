@@ -110,12 +110,15 @@ class PollSettings(_Section):
         description="How far each poll re-reads before the watermark to catch late events.",
     )
     settle: Duration = Field(
-        5.0, ge=0, description="A poll reads up to server time minus this (not used by run --once)."
+        0.0,
+        ge=0,
+        description="A poll reads up to server time minus this (not used by run --once); the overlap "
+        "already catches late events, so any settle only adds latency.",
     )
     max_slice: Duration = Field(86400.0, gt=0, description="Longest time slice read as one batch.")
     min_slice: Duration = Field(1.0, ge=1, description="Shortest slice the density adaptation may use.")
     slice_events: int = Field(
-        5000,
+        2000,
         ge=100,
         description="Target events per slice; the slice length adapts to stay near it.",
     )

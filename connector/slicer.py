@@ -6,7 +6,10 @@ the caller still publishes and commits slice after slice in time order, so the
 checkpoint stays a plain watermark. Slice length adapts to density, aiming at
 ``slice_events`` new events: a slice that grows past twice that while it is read
 is dropped and planned again at half the length, together with everything
-planned after it. Memory is bounded by ``workers`` slices, whatever the backlog.
+planned after it. Up to ``2 × workers`` slices are planned ahead of the one being
+delivered, so a worker that finishes a short slice goes on to the next instead of
+waiting for a long one at the head. Memory is bounded by those slices (each at most
+twice ``slice_events``), whatever the backlog.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Slicer:
         self._min = int(poll.min_slice)
         self._max = int(poll.max_slice)
         self.workers = workers
+        self._ahead = 2 * workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slice")
 
     def slices(
@@ -59,7 +63,7 @@ class Slicer:
         pending: deque[tuple[Window, Future[Slice | None]]] = deque()
         try:
             while True:
-                while len(pending) < self.workers and cursor < end:
+                while len(pending) < self._ahead and cursor < end:
                     window = Window(
                         max(0, cursor - lead) if cursor == start else cursor, min(cursor + length, end)
                     )

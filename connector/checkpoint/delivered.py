@@ -64,12 +64,14 @@ class DeliveredIndex:
 
     def add(self, stream: str, delivered: Iterable[tuple[str, int]], *, now: int) -> None:
         """Remember ``(id, effective_at)`` pairs; forget what fell out of the window. Never raises."""
-        rows = [(stream, event_id, effective_at) for event_id, effective_at in delivered]
+        horizon = now - self._keep
+        # A backfill delivers mostly events older than the window: they would be deleted at once.
+        rows = [(stream, event_id, at) for event_id, at in delivered if at >= horizon]
         try:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR IGNORE INTO delivered VALUES (?, ?, ?)", rows)
             self._db.execute(
-                "DELETE FROM delivered WHERE stream = ? AND effective_at < ?", (stream, now - self._keep)
+                "DELETE FROM delivered WHERE stream = ? AND effective_at < ?", (stream, horizon)
             )
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
