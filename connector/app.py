@@ -151,6 +151,7 @@ def build_app(
         drift=SchemaDrift(settings.drift.path, metrics),
         workers=settings.backfill.workers,
         index=index,
+        normalize_processes=settings.output.processes if settings.output.format != "raw" else 0,
     )
     runner = Runner(
         settings,

@@ -271,6 +271,13 @@ class OutputSettings(_Section):
         "ocsf",
         description="ocsf (OCSF 1.8.0), ecs (ECS 9.4.0, for Elastic) or raw (the event as the API gave it).",
     )
+    processes: int = Field(
+        1,
+        ge=0,
+        le=16,
+        description="Child processes that normalize and encode large slices while the main process "
+        "fetches and publishes (0 = all in the main process). One puts a second core to work in a backfill.",
+    )
 
 
 class MetricsSettings(_Section):

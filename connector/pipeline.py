@@ -26,7 +26,7 @@ from connector.errors import RetriableError
 from connector.metrics import Metrics, type_label
 from connector.models import BackfillPlan, Checkpoint, Event, OutputRecord, Rejection, Window
 from connector.normalize import Normalizer
-from connector.serialize import dumps
+from connector.normalize.batch import Batches
 from connector.server import Health
 from connector.slicer import Slice, Slicer
 from connector.source.client import AuditLogClient, AuditQuery, is_valid_event
@@ -64,12 +64,13 @@ class Pipeline:
         drift: SchemaDrift | None = None,
         workers: int = 1,
         index: DeliveredIndex | None = None,
+        normalize_processes: int = 0,
     ) -> None:
         self._index = index
         self._drift = drift
         self._client = client
         self._health = health or Health(poll_interval=poll.interval)
-        self._normalizer = normalizer
+        self._batches = Batches(normalizer, processes=normalize_processes)
         self._delivery = delivery
         self._store = store
         self._dead_letter = dead_letter
@@ -131,8 +132,9 @@ class Pipeline:
         return checkpoint
 
     def close(self) -> None:
-        """Stop the slice workers."""
+        """Stop the slice workers and the normalizer processes."""
         self._slicer.close()
+        self._batches.close()
 
     # -- operator backfill ------------------------------------------------------------
 
@@ -255,7 +257,14 @@ class Pipeline:
                 return None
         self._metrics.count_types(self._metrics.events_fetched, stream.name, fetched_types)
         self._metrics.count_types(self._metrics.events_deduplicated, stream.name, duplicate_types)
-        return Slice(window=window, events=events, invalid=invalid, fetched=fetched)
+        events.sort(key=_order)
+        return Slice(
+            window=window,
+            events=events,
+            invalid=invalid,
+            fetched=fetched,
+            normalized=self._batches.submit(events),
+        )
 
     def _deliver(
         self,
@@ -269,10 +278,9 @@ class Pipeline:
     ) -> Checkpoint:
         """Normalize, publish, dead-letter, then commit the next checkpoint."""
         events = collected.events
-        events.sort(key=_order)
         if self._drift is not None:
             self._drift.observe(events)
-        records, dead = self._normalize(stream, events)
+        records, dead = self._normalize(stream, collected)
         dead.extend(
             (stream.name, "invalid_event", "event lacks a string id or an integer effective_at", e)
             for e in collected.invalid
@@ -326,22 +334,18 @@ class Pipeline:
         return next_checkpoint
 
     def _normalize(
-        self, stream: Stream, events: list[Event]
+        self, stream: Stream, collected: Slice
     ) -> tuple[list[OutputRecord], list[tuple[str, str, str, Any]]]:
         records: list[OutputRecord] = []
         dead: list[tuple[str, str, str, Any]] = []
-        normalize = self._normalizer.normalize
-        for event in events:
-            try:
-                doc = normalize(event)
-                value = dumps(doc)
-            except Exception as exc:
-                dead.append((stream.name, "normalize_error", f"{type(exc).__name__}: {exc}", event))
+        events = collected.events
+        for event, outcome in zip(events, self._batches.outcomes(events, collected.normalized), strict=True):
+            if isinstance(outcome, str):
+                dead.append((stream.name, "normalize_error", outcome, event))
                 continue
+            value, class_uid = outcome
             records.append(
-                OutputRecord(
-                    event["id"], value, str(event.get("type")), event["effective_at"], doc.get("class_uid")
-                )
+                OutputRecord(event["id"], value, str(event.get("type")), event["effective_at"], class_uid)
             )
         return records, dead
 

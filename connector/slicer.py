@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from connector.config import PollSettings
 from connector.models import Event, Window
+from connector.normalize.batch import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class Slice:
     events: list[Event]
     invalid: list[Event]
     fetched: int
+    normalized: Future[list[Outcome]] | None = None
+    """The events already on their way through a normalizer process, if they are."""
 
 
 Collect = Callable[[Window, bool], "Slice | None"]

@@ -1,0 +1,121 @@
+"""Normalize and serialize whole slices, optionally in child processes (the second core).
+
+Mapping and encoding cost far more CPU than fetching a page, and one Python process
+runs them on one core at a time. With ``processes`` > 0 a slice is handed, as one
+JSON blob, to a child process as soon as it has been fetched; the child returns the
+encoded records while the main process fetches and publishes other slices. Small
+slices (steady-state polls) stay in the main process, where the round trip would
+cost more than it saves. If a child dies, the slice is normalized in the main
+process and the pool is not used again: slower, never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+import orjson
+
+from connector.models import Event
+from connector.normalize import Normalizer
+from connector.serialize import dumps
+
+log = logging.getLogger(__name__)
+
+Outcome = tuple[bytes, int | None] | str
+"""``(encoded document, OCSF class_uid)``, or why the event could not be normalized."""
+
+MIN_CHILD_BATCH = 500
+"""Slices smaller than this are normalized in the main process."""
+
+
+def normalize_all(normalizer: Normalizer, events: Sequence[Event]) -> list[Outcome]:
+    """Normalize and encode ``events``, one outcome per event, in order. Never raises."""
+    outcomes: list[Outcome] = []
+    normalize = normalizer.normalize
+    for event in events:
+        try:
+            doc = normalize(event)
+            outcomes.append((dumps(doc), doc.get("class_uid")))
+        except Exception as exc:
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+    return outcomes
+
+
+class Batches:
+    """Where slices are normalized: in the main process, or in ``processes`` children."""
+
+    def __init__(self, normalizer: Normalizer, *, processes: int = 0) -> None:
+        self._normalizer = normalizer
+        self._pool: ProcessPoolExecutor | None = None
+        if processes > 0:
+            self._pool = ProcessPoolExecutor(
+                max_workers=processes,
+                # spawn: forking a process that runs threads can copy a held lock.
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_child,
+                initargs=(normalizer, os.getpid()),
+            )
+
+    def submit(self, events: Sequence[Event]) -> Future[list[Outcome]] | None:
+        """Start normalizing ``events`` in a child; ``None`` when they stay in this process."""
+        pool = self._pool
+        if pool is None or len(events) < MIN_CHILD_BATCH:
+            return None
+        try:
+            blob = orjson.dumps(events)
+        except TypeError:  # integers beyond 64 bits and the like: the main process copes
+            return None
+        try:
+            return pool.submit(_normalize_blob, blob)
+        except RuntimeError:  # broken or shut down
+            return None
+
+    def outcomes(self, events: Sequence[Event], pending: Future[list[Outcome]] | None) -> list[Outcome]:
+        """The outcomes for ``events``: the child's, or computed here."""
+        if pending is not None:
+            try:
+                outcomes = pending.result()
+                if len(outcomes) == len(events):
+                    return outcomes
+                log.error(
+                    "a normalizer process returned %d records for %d events", len(outcomes), len(events)
+                )
+            except Exception as exc:
+                log.error(
+                    "the normalizer process failed (%s); normalizing in the main process from now on", exc
+                )
+                self.close()
+        return normalize_all(self._normalizer, events)
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+_child: dict[str, Normalizer] = {}
+"""The normalizer of this child process, set once by its initializer."""
+
+
+def _start_child(normalizer: Normalizer, parent: int) -> None:
+    _child["normalizer"] = normalizer
+    # A parent killed with SIGKILL cannot stop its children: they notice and leave.
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _normalize_blob(blob: bytes) -> list[Outcome]:
+    events: list[Any] = orjson.loads(blob)
+    return normalize_all(_child["normalizer"], events)
