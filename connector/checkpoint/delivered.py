@@ -70,9 +70,7 @@ class DeliveredIndex:
         try:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR IGNORE INTO delivered VALUES (?, ?, ?)", rows)
-            self._db.execute(
-                "DELETE FROM delivered WHERE stream = ? AND effective_at < ?", (stream, horizon)
-            )
+            self._db.execute("DELETE FROM delivered WHERE stream = ? AND effective_at < ?", (stream, horizon))
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             if self._db.in_transaction:
