@@ -229,9 +229,15 @@ def _is_ip(text: str) -> bool:
 
 def as_email(value: Any) -> str | None:
     """Return ``value`` when it matches OCSF's ``email_t`` pattern."""
-    if type(value) is str and len(value) <= 320 and _EMAIL.match(value):
+    if type(value) is str and len(value) <= 320 and _is_email(value):
         return value
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_email(text: str) -> bool:
+    # Cached like _is_ip: a few people act again and again.
+    return _EMAIL.match(text) is not None
 
 
 def is_mapping(value: Any) -> TypeGuard[Mapping[Any, Any]]:

@@ -47,22 +47,22 @@ def map_actor(
     return _api_key(actor.get("api_key"), observables)
 
 
-def _user(
-    raw: Any, type_pair: tuple[int, str], observables: list[dict[str, Any]], path: str
-) -> dict[str, Any] | None:
+def _user(raw: Any, type_pair: tuple[int, str], observables: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Build an OCSF user from ``{id, email}``; ``None`` when it has neither."""
-    uid = as_str(dig(raw, "id"))
-    raw_email = dig(raw, "email")
+    if not is_mapping(raw):
+        return None
+    uid = as_str(raw.get("id"))
+    raw_email = raw.get("email")
     email = as_email(raw_email)
     user: dict[str, Any] = {}
     if uid is not None:
         user["uid"] = uid
-        observables.append({"name": f"{path}.uid", "type_id": enums.OBS_USER_UID, "value": uid})
+        observables.append({"name": "actor.user.uid", "type_id": enums.OBS_USER_UID, "value": uid})
     elif not (type(raw_email) is str and raw_email):
         return None
     if email is not None:
         user["email_addr"] = email
-        observables.append({"name": f"{path}.email_addr", "type_id": enums.OBS_EMAIL, "value": email})
+        observables.append({"name": "actor.user.email_addr", "type_id": enums.OBS_EMAIL, "value": email})
     if (email is None or uid is None) and type(raw_email) is str and raw_email:
         # OCSF needs uid, name or account, and its email pattern is ASCII-only: an address
         # it rejects (a failed login's typed text, an internationalized søren@…) is still
@@ -74,7 +74,7 @@ def _user(
 
 def _session(session: Any, observables: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     fields: dict[str, Any] = {}
-    user = _user(dig(session, "user"), enums.USER_TYPE_USER, observables, "actor.user")
+    user = _user(dig(session, "user"), enums.USER_TYPE_USER, observables)
     if user is not None:
         fields["actor"] = {"user": user}
     if not is_mapping(session):
@@ -134,9 +134,9 @@ def _api_key(api_key: Any, observables: list[dict[str, Any]]) -> tuple[dict[str,
     kind = dig(api_key, "type")
     service_account = dig(api_key, "service_account")
     if kind == "service_account" or (kind != "user" and is_mapping(service_account)):
-        user = _user(service_account, enums.USER_TYPE_SERVICE, observables, "actor.user")
+        user = _user(service_account, enums.USER_TYPE_SERVICE, observables)
     else:
-        user = _user(dig(api_key, "user"), enums.USER_TYPE_USER, observables, "actor.user")
+        user = _user(dig(api_key, "user"), enums.USER_TYPE_USER, observables)
     if user is not None:
         if key_id is not None:
             user["programmatic_credentials"] = [{"uid": key_id, "type": "API Key"}]
