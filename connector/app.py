@@ -152,6 +152,7 @@ def build_app(
         workers=settings.backfill.workers,
         index=index,
         normalize_processes=settings.output.processes if settings.output.format != "raw" else 0,
+        json_logs=settings.log.format == "json",
     )
     runner = Runner(
         settings,

@@ -106,7 +106,12 @@ class Metrics:
         )
         self.backfill_remaining = gauge(
             "backfill_remaining_seconds",
-            "Event time still to read before the stream is caught up.",
+            "Event time still to read before the stream is caught up (or an operator backfill is done).",
+            ["stream"],
+        )
+        self.backfill_progress = gauge(
+            "backfill_progress_ratio",
+            "Share of the running catch-up or backfill's time range delivered, 0 to 1 (1: none running).",
             ["stream"],
         )
         self.reconcile_found = counter(
@@ -171,6 +176,7 @@ class Metrics:
                 self.reconcile_found,
             ):
                 family.labels(stream=stream)
+            self.backfill_progress.labels(stream=stream).set(1)
             self.lag.labels(stream=stream).set_function(functools.partial(self._lag, stream))
             for event_type in (*EVENT_TYPES, UNKNOWN_TYPE):
                 for family in (self.events_fetched, self.events_deduplicated, self.events_published):

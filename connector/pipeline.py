@@ -27,6 +27,7 @@ from connector.metrics import Metrics, type_label
 from connector.models import BackfillPlan, Checkpoint, Event, OutputRecord, Rejection, Window
 from connector.normalize import Normalizer
 from connector.normalize.batch import Batches
+from connector.progress import BackfillProgress, is_backfill
 from connector.server import Health
 from connector.slicer import Slice, Slicer
 from connector.source.client import AuditLogClient, AuditQuery, is_valid_event
@@ -65,7 +66,9 @@ class Pipeline:
         workers: int = 1,
         index: DeliveredIndex | None = None,
         normalize_processes: int = 0,
+        json_logs: bool = False,
     ) -> None:
+        self._json_logs = json_logs
         self._index = index
         self._drift = drift
         self._client = client
@@ -116,18 +119,28 @@ class Pipeline:
             lead=self._overlap,
             length=int(checkpoint.slice_seconds or self._poll.max_slice),
         )
+        # A first run's lookback or a long downtime shows progress; a routine poll does not.
+        progress = (
+            self._progress(stream, checkpoint.watermark, target_end)
+            if is_backfill(checkpoint.watermark, target_end, poll_interval=self._poll.interval)
+            else None
+        )
         try:
             for collected, length in slices:
                 remaining.set(target_end - checkpoint.watermark)
                 checkpoint = self._deliver(
                     stream, checkpoint, collected, slice_seconds=length, watermark=collected.window.end
                 )
+                if progress is not None:
+                    progress.advance(collected.window.end, len(collected.events))
                 if self._stop.is_set():
                     break
         except Stopped:
             pass
         finally:
             slices.close()
+            if progress is not None:
+                progress.close()
         remaining.set(max(0, target_end - checkpoint.watermark))
         return checkpoint
 
@@ -153,20 +166,35 @@ class Pipeline:
 
         length = int(checkpoint.slice_seconds or self._poll.max_slice)
         slices = self._slicer.slices(collect, plan.next, plan.end, lead=0, length=length)
+        progress = self._progress(stream, plan.start, plan.end, covered_until=plan.next)
         try:
             for collected, length in slices:
                 plan = replace(plan, next=collected.window.end)
                 checkpoint = self._deliver(stream, checkpoint, collected, slice_seconds=length, plan=plan)
+                progress.advance(collected.window.end, len(collected.events))
                 if self._stop.is_set():
                     return checkpoint
         except Stopped:
             return checkpoint
         finally:
             slices.close()
+            progress.close()
         checkpoint = replace(checkpoint, backfill=None)
         self._commit(checkpoint)
         log.info("stream %s: backfill of [%s, %s) done", stream.name, _iso(plan.start), _iso(plan.end))
         return checkpoint
+
+    def _progress(
+        self, stream: Stream, start: int, end: int, *, covered_until: int | None = None
+    ) -> BackfillProgress:
+        return BackfillProgress(
+            stream=stream.name,
+            start=start,
+            end=end,
+            covered_until=covered_until,
+            metrics=self._metrics,
+            json_logs=self._json_logs,
+        )
 
     def reconcile(
         self, stream: Stream, checkpoint: Checkpoint, since: int, until: int
