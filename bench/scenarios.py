@@ -296,24 +296,38 @@ def end_to_end(cfg: Config) -> Result:
 
 
 def backfill(cfg: Config) -> Result:
-    """Wall time of a first-run backfill with per-page latency, by ``CONNECTOR_BACKFILL__WORKERS``."""
+    """Backfill rate with per-page latency, by ``CONNECTOR_BACKFILL__WORKERS``, start-up excluded."""
     result = Result(
         key="c",
         title=(
             f"Backfill with {cfg.backfill_latency_s * 1000:.0f} ms per page, {cfg.backfill_events:,} events "
             f"over {cfg.backfill_days:g} days"
         ),
-        columns=["workers", "wall s", "events/s", "speed-up vs 1 worker", "CPU s", "runs (s)"],
+        columns=[
+            "workers",
+            "wall s",
+            "backfill s",
+            "events/s",
+            "speed-up vs 1 worker",
+            "wall speed-up",
+            "CPU s",
+            "runs (s)",
+        ],
         unit="speed-up vs 1 worker",
         target="8 workers ≥ 6× one worker",
         target_line=6,
     )
     done: dict[int, list[ProcessStats]] = {w: [] for w in cfg.backfill_workers}
+    startup: list[float] = []
     rejected: dict[int, str] = {}
-    with simulator(
-        events=cfg.backfill_events, days=cfg.backfill_days, latency_s=cfg.backfill_latency_s
-    ) as sim:
+    with (
+        simulator(events=0, days=cfg.backfill_days) as empty,
+        simulator(
+            events=cfg.backfill_events, days=cfg.backfill_days, latency_s=cfg.backfill_latency_s
+        ) as sim,
+    ):
         for _ in range(cfg.runs):
+            startup.append(connector_once(empty).stats.wall_s)
             for workers in cfg.backfill_workers:
                 if workers in rejected:
                     continue
@@ -323,26 +337,24 @@ def backfill(cfg: Config) -> Result:
                     rejected[workers] = str(exc)
                     continue
                 done[workers].append(run.stats)
-        if len(rejected) == len(cfg.backfill_workers):
-            done = {1: [connector_once(sim).stats for _ in range(cfg.runs)]}
-            result.notes.append(
-                f"the connector rejected the workers setting ({next(iter(rejected.values()))}); "
-                "measured its sequential backfill only"
-            )
+    start_s = median(startup)
     base = median([s.wall_s for s in done[1]]) if done.get(1) else None
     for workers, stats in done.items():
         if not stats:
-            result.rows.append([str(workers), "rejected", "", "", "", rejected.get(workers, "")])
+            result.rows.append([str(workers), "rejected", "", "", "", "", "", rejected.get(workers, "")])
             continue
         walls = [s.wall_s for s in stats]
         wall = median(walls)
-        speedup = base / wall if base else float("nan")
+        busy = max(wall - start_s, 1e-3)
+        speedup = (base - start_s) / busy if base else float("nan")
         result.rows.append(
             [
                 str(workers),
                 f"{wall:.2f}",
-                rate(cfg.backfill_events / wall),
+                f"{busy:.2f}",
+                rate(cfg.backfill_events / busy),
                 f"{speedup:.2f}×",
+                f"{base / wall:.2f}×" if base else "",
                 f"{median([s.cpu_s for s in stats]):.1f}",
                 runs_text(walls, "{:.2f}"),
             ]
@@ -350,12 +362,15 @@ def backfill(cfg: Config) -> Result:
         result.bars.append(Bar(f"{workers} worker{'s' if workers > 1 else ''}", speedup))
     if base and len(result.bars) > 1:
         best = max(result.bars[1:], key=lambda b: b.value)
-        result.headline = f"{best.label}: {best.value:.2f}× the single-worker rate"
+        result.headline = f"{best.label}: {best.value:.2f}× the single-worker backfill rate"
     result.notes.append(
         "First run (`connector run --once`, lookback over the whole history) in OCSF into the file sink; "
-        "the simulator sleeps before every response, concurrent requests sleep concurrently. Wall time "
-        "includes interpreter start; CPU s is the connector's user + system time, in practice a lower "
-        "bound of its wall time, as the GIL keeps it on about one core whatever the workers."
+        "the simulator sleeps before every response, concurrent requests sleep concurrently."
+    )
+    result.notes.append(
+        f"Backfill s is wall time minus start-up ({start_s:.2f} s: the same command against an empty "
+        "simulator without latency, i.e. interpreter start, imports, settings and one empty page per "
+        "window); the speed-up compares backfill rates. Wall speed-up includes start-up."
     )
     return result
 
