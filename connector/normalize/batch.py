@@ -11,6 +11,7 @@ process and the pool is not used again: slower, never lost.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -54,6 +55,7 @@ class Batches:
     def __init__(self, normalizer: Normalizer, *, processes: int = 0) -> None:
         self._normalizer = normalizer
         self._pool: ProcessPoolExecutor | None = None
+        self._warm = False
         if processes > 0:
             self._pool = ProcessPoolExecutor(
                 max_workers=processes,
@@ -62,6 +64,13 @@ class Batches:
                 initializer=_start_child,
                 initargs=(normalizer, os.getpid()),
             )
+
+    def warm_up(self) -> None:
+        """Start the children now (a backfill is coming), so their start-up overlaps the first fetches."""
+        if self._pool is not None and not self._warm:
+            self._warm = True
+            with contextlib.suppress(RuntimeError):  # broken or shut down: submit() says so later
+                self._pool.submit(int)
 
     def submit(self, events: Sequence[Event]) -> Future[list[Outcome]] | None:
         """Start normalizing ``events`` in a child; ``None`` when they stay in this process."""
