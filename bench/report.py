@@ -19,6 +19,33 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: bo
     return [line(columns), line(align), *map(line, rows)]
 
 
+def summary(results: Sequence[Result], facts: Sequence[tuple[str, str]], *, runs: int) -> list[str]:
+    """The summary table, with the date and machine it was measured on."""
+    info = dict(facts)
+    where = ", ".join(v for k, v in info.items() if k in ("date", "CPU") and v)
+    return [
+        f"Measured {where}; medians of {runs} run(s). Targets from issue 8.",
+        "",
+        *_table(
+            ["scenario", "result", "target (issue 8)"],
+            [[f"({r.key}) {r.title}", r.skipped or r.headline, r.target] for r in results],
+            numeric=False,
+        ),
+    ]
+
+
+def update_docs(path: Path, lines: Sequence[str]) -> bool:
+    """Put ``lines`` between the results markers of ``path``; False when it has none."""
+    text = path.read_text()
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    if start not in text or end not in text:
+        return False
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    path.write_text(head + start + "\n" + "\n".join(lines) + "\n" + end + tail)
+    return True
+
+
 def markdown(
     results: Sequence[Result],
     facts: Sequence[tuple[str, str]],

@@ -120,6 +120,11 @@ def write(
     md = report.markdown(results, facts, command=command, total_s=total_s, chart=chart)
     (folder / "results.md").write_text(md)
     print(f"[bench] wrote {folder / 'results.md'}" + (f" and {png}" if chart else ""))
+    # Only a complete run into the repository's bench/ replaces the published figures.
+    complete = folder.resolve() == (ROOT / "bench").resolve() and len(results) == len(SCENARIOS)
+    docs = ROOT / "docs" / "performance.md"
+    if complete and report.update_docs(docs, report.summary(results, facts, runs=runs)):
+        print("[bench] updated the results in docs/performance.md")
 
 
 if __name__ == "__main__":
