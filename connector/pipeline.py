@@ -23,7 +23,7 @@ from connector.deadletter import DeadLetter, Entry
 from connector.delivery import Delivery, RejectionHandler
 from connector.drift import SchemaDrift
 from connector.errors import RetriableError
-from connector.metrics import Metrics, type_label
+from connector.metrics import Metrics, observe_many, type_label
 from connector.models import BackfillPlan, Checkpoint, Event, OutputRecord, Rejection, Window
 from connector.normalize import Normalizer
 from connector.normalize.batch import Batches
@@ -267,6 +267,7 @@ class Pipeline:
             self._health.beat()
             fetched += len(page.events)
             now = time.time()
+            lags: list[float] = []
             for event in page.events:
                 fetched_types[type_label(event.get("type"))] += 1
                 if not is_valid_event(event):
@@ -278,7 +279,8 @@ class Pipeline:
                     continue
                 seen.add(event_id)
                 events.append(event)
-                self._metrics.delivery_lag.observe(max(0.0, now - event["effective_at"]))
+                lags.append(max(0.0, now - event["effective_at"]))
+            observe_many(self._metrics.delivery_lag, lags)
             self._metrics.batch_in_flight.set(len(events))
             if split and len(events) > self._slice_cap:
                 self._metrics.batch_in_flight.set(0)
