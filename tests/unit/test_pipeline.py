@@ -303,3 +303,23 @@ def test_a_crash_mid_parallel_backfill_resumes_after_the_committed_slices(tmp_pa
     assert min(w.start for w in source.windows) == committed.watermark  # committed slices are not read again
     assert sorted(delivered(sink)) == sorted(e["id"] for e in events)
     pipeline.close()
+
+
+def test_a_long_catch_up_reports_progress_and_a_routine_poll_does_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    day = 86_400
+    events = [ev(i, 1000 + i * 60) for i in range(3 * day // 60)]  # three days, one a minute
+    pipeline, _, sink, _ = build(events, tmp_path, max_slice=day, slice_events=500)
+    ratio = pipeline._metrics.backfill_progress.labels(stream=STREAM.name)
+    with caplog.at_level("INFO", logger="connector.progress"):
+        checkpoint = pipeline.catch_up(STREAM, pipeline.start_checkpoint(STREAM, 1000), 1000 + 3 * day)
+        lines = [r for r in caplog.records if r.name == "connector.progress"]
+        assert lines, "a three-day catch-up logs its progress when output is not a terminal"
+        assert lines[-1].percent == 100 and lines[-1].events == len(events)  # type: ignore[attr-defined]
+        assert ratio._value.get() == 1.0
+        caplog.clear()
+        pipeline.catch_up(STREAM, checkpoint, 1000 + 3 * day + 60)  # a routine poll
+        assert not [r for r in caplog.records if r.name == "connector.progress"]
+    assert len(delivered(sink)) == len(events)
+    pipeline.close()
