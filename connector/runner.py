@@ -97,6 +97,7 @@ class Runner:
         target: int | None = None
         while not self._stop.is_set():
             self._health.beat()
+            round_started = time.monotonic()
             if target is None or not once:
                 target = self._target_end(once)
             for state in self.states:
@@ -111,16 +112,17 @@ class Runner:
                 # A stream failed transiently; try it again soon rather than after an interval.
                 self._stop.wait(min(interval, 2.0))
             else:
-                self._stop.wait(interval)
+                # A steady cadence: the round's own duration counts towards the interval.
+                self._stop.wait(max(0.0, interval - (time.monotonic() - round_started)))
 
     def _target_end(self, once: bool) -> int:
         """Where this round of polls ends, on the server's clock."""
         if not self._client.clock.known:
             self._probe()
-        now = self._client.clock.now()
-        if once:
-            return math.floor(now) + 1
-        return math.floor(now - self._settings.poll.settle)
+        # The second in progress is read too: what arrives in it later, the next poll's overlap
+        # re-read finds (and the recent ids keep from repeating), so it costs no extra poll of latency.
+        settle = 0.0 if once else self._settings.poll.settle
+        return math.floor(self._client.clock.now() - settle) + 1
 
     def _probe(self) -> None:
         """One cheap request that learns the server's clock and checks the key early."""
