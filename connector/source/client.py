@@ -275,8 +275,7 @@ class AuditLogClient:
             except ValueError as exc:
                 self._metrics.api_retries.labels(reason="malformed").inc()
                 raise SourceUnavailable(f"malformed response (request {request_id}): {exc}") from exc
-            newest = max((e["effective_at"] for e in page.events if is_valid_event(e)), default=0)
-            self.clock.observe(server_time, newest)
+            self.clock.observe(server_time, _newest(page.events))
             return page
         self.clock.observe(server_time)
         message = redact(_api_message(response), self._secret)
@@ -316,7 +315,7 @@ def _parse_page(body: bytes, server_time: float | None, request_id: str | None) 
         raise ValueError("'has_more' is missing or not a boolean")
     if last_id is not None and not isinstance(last_id, str):
         raise ValueError("'last_id' is not a string")
-    if not all(isinstance(event, dict) for event in data):
+    if not all(type(event) is dict for event in data):
         raise ValueError("an element of 'data' is not an object")
     return Page(
         events=data,
@@ -346,14 +345,19 @@ def _lenient_json(body: bytes, strict_error: Exception) -> Any:
 
 def is_valid_event(event: dict[str, Any]) -> bool:
     """True when the event has what windowing and dedupe need: a string id, an int time."""
-    effective_at = event.get("effective_at")
+    # Exact types: decoded JSON has no subclasses, and bool (an int subclass) is no time.
     event_id = event.get("id")
-    return (
-        isinstance(event_id, str)
-        and bool(event_id)
-        and isinstance(effective_at, int)
-        and not isinstance(effective_at, bool)
-    )
+    return type(event_id) is str and event_id != "" and type(event.get("effective_at")) is int
+
+
+def _newest(events: list[dict[str, Any]]) -> int:
+    """The newest ``effective_at`` among valid events, 0 if none (the clock's lower bound)."""
+    newest = 0
+    for event in events:
+        at = event.get("effective_at")
+        if type(at) is int and at > newest and is_valid_event(event):
+            newest = at
+    return newest
 
 
 def _parse_date(value: str | None) -> float | None:
