@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, help="runs per figure (default 3, 1 with --quick)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench", help="folder for results.md/.png")
     parser.add_argument("--render", action="store_true", help="only render results.json again")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other scenarios' results from the existing results.json (redo only --only)",
+    )
     args = parser.parse_args(argv)
     if args.render:
         saved = json.loads((args.output / "results.json").read_text())
@@ -84,6 +89,14 @@ def main(argv: list[str] | None = None) -> int:
 
     total = time.monotonic() - began
     command = "bench/run.py" + "".join(f" {shlex.quote(a)}" for a in (sys.argv[1:] if argv is None else argv))
+    saved_path = args.output / "results.json"
+    if args.merge and saved_path.exists():
+        saved = json.loads(saved_path.read_text())
+        redone = {r.key for r in results}
+        kept = [Result.from_json(r) for r in saved["results"] if r["key"] not in redone]
+        results = sorted(kept + results, key=lambda r: list(SCENARIOS).index(r.key))
+        command = f"{saved['command']}; then {command}"
+        total += saved["total_s"]
     write(args.output, results, facts, command=command, total_s=total, runs=cfg.runs)
     print(f"[bench] total {total / 60:.1f} min")
     return 1 if crashed else 0
