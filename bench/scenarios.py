@@ -504,6 +504,7 @@ def kafka(cfg: Config) -> Result:
         target_line=25_000,
     )
     rates: dict[str, list[float]] = {"at-least-once": [], "transactional": []}
+    paths: set[str] = set()
     with kafka_broker() as bootstrap:
         for _ in range(cfg.runs):
             topic = _create_topic(bootstrap, f"bench-{uuid.uuid4().hex[:8]}")
@@ -516,6 +517,7 @@ def kafka(cfg: Config) -> Result:
             for batch in batches:
                 sink.publish(batch)
             rates["at-least-once"].append(len(records) / (time.perf_counter() - started))
+            paths.add("direct" if sink._sender is not None and sink._sender.direct else "send()")
             sink.close()
 
             topic = _create_topic(bootstrap, f"bench-{uuid.uuid4().hex[:8]}")
@@ -547,6 +549,17 @@ def kafka(cfg: Config) -> Result:
         f"Pre-normalized records of {size:.0f} B on average, publish() batches of {cfg.kafka_batch:,}; "
         "the transactional mode commits a checkpoint to a compacted topic in each transaction. "
         "Single-node local broker (scripts/kafka-local), 3 partitions, replication 1."
+    )
+    import kafka
+
+    result.notes.append(
+        f"kafka-python {kafka.__version__}; records handed over "
+        + (
+            "straight into producer batches (the direct path)"
+            if paths == {"direct"}
+            else "through KafkaProducer.send() (the direct path was not used)"
+        )
+        + "."
     )
     return result
 

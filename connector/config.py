@@ -163,7 +163,12 @@ class SinkSettings(_Section):
         "zstd", description="Kafka batch compression."
     )
     linger_ms: int = Field(20, ge=0, description="Kafka producer linger before a batch is sent.")
-    producer_batch_bytes: int = Field(262144, ge=1024, description="Kafka producer batch size in bytes.")
+    producer_batch_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        description="Kafka producer batch size in bytes, before compression; at most max_record_bytes "
+        "(a larger value is capped), so a batch fits the topic's max.message.bytes.",
+    )
     max_record_bytes: int = Field(
         1_000_000,
         ge=1024,

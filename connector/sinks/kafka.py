@@ -24,6 +24,7 @@ from connector.sinks.kafka_common import (
     producer_config,
     record_size,
 )
+from connector.sinks.kafka_send import Plan, RecordSender
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +40,18 @@ class KafkaSink:
         self._headers = HeaderBuilder(output_format=output_format, org_id=org_id)
         self._topics = TopicChecker(settings)
         self._producer: Any = None
+        self._sender: RecordSender | None = None
 
-    def _ensure_producer(self) -> Any:
-        if self._producer is None:
+    def _ensure_producer(self) -> RecordSender:
+        if self._producer is None or self._sender is None:
             from kafka import KafkaProducer
 
             try:
                 self._producer = KafkaProducer(**producer_config(self._settings))
             except Exception as exc:
                 raise classify(exc, "connecting to Kafka") from exc
-        return self._producer
+            self._sender = RecordSender(self._producer)
+        return self._sender
 
     def publish(self, records: Sequence[OutputRecord]) -> list[Rejection]:
         plan, rejected = split_oversized(
@@ -57,14 +60,10 @@ class KafkaSink:
         if not plan:
             return rejected
         self._topics.ensure({topic for topic, _, _ in plan})
-        producer = self._ensure_producer()
-        futures = []
+        sender = self._ensure_producer()
         try:
-            for topic, record, headers in plan:
-                futures.append(
-                    producer.send(topic, key=record.key.encode(), value=record.value, headers=headers)
-                )
-            producer.flush(timeout=self._settings.delivery_timeout)
+            futures = sender.send(plan)
+            self._producer.flush(timeout=self._settings.delivery_timeout)
         except Exception as exc:
             self._reset()
             raise classify(exc, "sending to Kafka") from exc
@@ -79,7 +78,7 @@ class KafkaSink:
         return rejected
 
     def _reset(self) -> None:
-        producer, self._producer = self._producer, None
+        producer, self._producer, self._sender = self._producer, None, None
         if producer is not None:
             try:
                 producer.close(timeout=5)
@@ -96,12 +95,12 @@ class KafkaSink:
 
 def split_oversized(
     records: Sequence[OutputRecord], router: TopicRouter, header_builder: HeaderBuilder, limit: int
-) -> tuple[list[tuple[str, OutputRecord, list[tuple[str, bytes]]]], list[Rejection]]:
+) -> tuple[Plan, list[Rejection]]:
     """Route each record, setting aside those larger than ``limit`` bytes for the dead-letter file."""
-    plan: list[tuple[str, OutputRecord, list[tuple[str, bytes]]]] = []
+    plan: Plan = []
     rejected: list[Rejection] = []
     for record in records:
-        headers = header_builder.headers(record)
+        headers = header_builder.header_set(record)
         size = record_size(record, headers)
         if size > limit:
             rejected.append(

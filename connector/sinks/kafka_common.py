@@ -1,14 +1,15 @@
 """What the Kafka sink, the transactional delivery and the Kafka checkpoint store share.
 
 Connection settings (security included), topic routing, record headers, the
-topic-existence check, and the one place kafka-python errors are classified.
+topic-existence check, and the one place kafka-python errors are classified. The path
+that hands records to the producer is ``connector.sinks.kafka_send``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from connector import __version__
 from connector.config import SinkSettings
@@ -56,7 +57,9 @@ def producer_config(settings: SinkSettings, **extra: Any) -> dict[str, Any]:
         "enable_idempotence": True,
         "compression_type": None if settings.compression == "none" else settings.compression,
         "linger_ms": settings.linger_ms,
-        "batch_size": settings.producer_batch_bytes,
+        # never more than a record may be: a batch the topic refuses (max.message.bytes) is split
+        # and resent by kafka-python, and its flush() then fails with "Future not done"
+        "batch_size": min(settings.producer_batch_bytes, settings.max_record_bytes),
         "max_request_size": max(settings.max_record_bytes + 4096, 1_048_576),
         "delivery_timeout_ms": delivery_ms,
         "request_timeout_ms": request_ms,
@@ -83,6 +86,28 @@ class TopicRouter:
         )
 
 
+class RecordHeaders(NamedTuple):
+    """One record's headers, with what the send path needs of them worked out once per header set."""
+
+    items: list[tuple[str, bytes]]
+    """As kafka-python takes them: (str, bytes) pairs."""
+    wire: bytes
+    """Their record-format-v2 encoding: the count, then each key and value, varint-length-prefixed."""
+    payload: int
+    """Bytes of the keys and values, kafka-python's ``serialized_header_size`` (-1 for none)."""
+    estimate: int
+    """Their share of ``record_size``."""
+
+
+def record_headers(items: list[tuple[str, bytes]]) -> RecordHeaders:
+    wire = bytearray(varint(len(items)))
+    for key, value in items:
+        raw = key.encode("utf-8")
+        wire += varint(len(raw)) + raw + varint(len(value)) + value
+    payload = sum(len(k.encode("utf-8")) + len(v) for k, v in items) if items else -1
+    return RecordHeaders(items, bytes(wire), payload, sum(len(k) + len(v) + 8 for k, v in items))
+
+
 class HeaderBuilder:
     """Record headers that let consumers route without parsing the body (sinks.md §2.7)."""
 
@@ -96,20 +121,30 @@ class HeaderBuilder:
         ]
         if org_id:
             self._static.append(("org_id", org_id.encode()))
-        self._cache: dict[str, list[tuple[str, bytes]]] = {}
+        self._cache: dict[str, RecordHeaders] = {}
 
     def headers(self, record: OutputRecord) -> list[tuple[str, bytes]]:
+        return self.header_set(record).items
+
+    def header_set(self, record: OutputRecord) -> RecordHeaders:
+        """The record's headers, encoded once per event type (the cache is bounded)."""
         headers = self._cache.get(record.event_type)
         if headers is None:
-            headers = [*self._static, ("event_type", record.event_type.encode("utf-8", "replace"))]
+            headers = record_headers(
+                [*self._static, ("event_type", record.event_type.encode("utf-8", "replace"))]
+            )
             if len(self._cache) < 1024:  # bounded: event types are few, but input is untrusted
                 self._cache[record.event_type] = headers
         return headers
 
 
-def record_size(record: OutputRecord, headers: Iterable[tuple[str, bytes]]) -> int:
+def record_size(record: OutputRecord, headers: RecordHeaders | Iterable[tuple[str, bytes]]) -> int:
     """An upper estimate of the record's size on the wire."""
-    return len(record.value) + len(record.key) + sum(len(k) + len(v) + 8 for k, v in headers) + 64
+    if isinstance(headers, RecordHeaders):
+        extra = headers.estimate
+    else:
+        extra = sum(len(k) + len(v) + 8 for k, v in headers)
+    return len(record.value) + len(record.key) + extra + 64
 
 
 class TopicChecker:
@@ -202,3 +237,23 @@ def _causes(exc: BaseException, depth: int = 0) -> Iterator[BaseException]:
     nested += [e for e in (exc.__cause__, exc.__context__) if e is not None]
     for inner in nested:
         yield from _causes(inner, depth + 1)
+
+
+def _zigzag_varint(value: int) -> bytes:
+    zigzag = (value << 1) ^ (value >> 63)
+    out = bytearray()
+    while zigzag > 0x7F:
+        out.append((zigzag & 0x7F) | 0x80)
+        zigzag >>= 7
+    out.append(zigzag)
+    return bytes(out)
+
+
+_SMALL_VARINTS = tuple(_zigzag_varint(n) for n in range(8192))  # the one- and two-byte ones
+
+
+def varint(value: int) -> bytes:
+    """``value`` as record format v2 writes lengths, offset and time deltas: a zigzag varint."""
+    if 0 <= value < 8192:
+        return _SMALL_VARINTS[value]
+    return _zigzag_varint(value)

@@ -20,7 +20,14 @@ from connector.delivery import RejectionHandler
 from connector.errors import SinkError, SinkUnavailable
 from connector.models import Checkpoint, OutputRecord
 from connector.sinks.kafka import split_oversized
-from connector.sinks.kafka_common import HeaderBuilder, TopicChecker, TopicRouter, classify, producer_config
+from connector.sinks.kafka_common import (
+    HeaderBuilder,
+    TopicChecker,
+    TopicRouter,
+    classify,
+    producer_config,
+)
+from connector.sinks.kafka_send import RecordSender
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,7 @@ class KafkaTransactionalDelivery:
         self._headers = HeaderBuilder(output_format=output_format, org_id=org_id)
         self._topics = TopicChecker(sink)
         self._producers: dict[str, Any] = {}
+        self._senders: dict[str, RecordSender] = {}
         self._timeout = sink.delivery_timeout
 
     def transactional_id(self, stream: str) -> str:
@@ -63,6 +71,7 @@ class KafkaTransactionalDelivery:
             producer.close(timeout=1)
             raise classify(exc, f"initializing transactions for {self.transactional_id(stream)}") from exc
         self._producers[stream] = producer
+        self._senders[stream] = RecordSender(producer)
         log.info("stream %s: transactional id %s initialized", stream, self.transactional_id(stream))
 
     def deliver(
@@ -76,10 +85,7 @@ class KafkaTransactionalDelivery:
         self._topics.ensure({topic for topic, _, _ in plan})
         try:
             producer.begin_transaction()
-            futures = [
-                producer.send(topic, key=record.key.encode(), value=record.value, headers=headers)
-                for topic, record, headers in plan
-            ]
+            futures = self._senders[checkpoint.stream].send(plan)
             futures.append(
                 producer.send(
                     self._checkpoint_topic,
@@ -90,15 +96,24 @@ class KafkaTransactionalDelivery:
             producer.flush(timeout=self._timeout)
             failed = [f.exception for f in futures if not f.is_done or f.failed()]
             if failed:
+                first = next((e for e in failed if e is not None), None)
+                # Fenced (or not authorized) shows in the futures when the broker's answer comes
+                # after the records were handed over: as fatal as when send() raises it, or the
+                # two instances would take the stream from each other over and over.
+                doing = f"committing a transaction of stream {checkpoint.stream}"
+                if first is not None and isinstance(fatal := classify(first, doing), SinkError):
+                    raise fatal from first
                 raise SinkUnavailable(
                     f"Kafka did not acknowledge {len(failed)} of {len(futures)} records "
-                    f"({next((repr(e) for e in failed if e), 'no answer before the timeout')})"
+                    f"({repr(first) if first else 'no answer before the timeout'})"
                 )
             _finish(producer, commit=True, timeout=self._timeout)
         except Exception as exc:
             error = classify(exc, f"committing a transaction of stream {checkpoint.stream}")
             if isinstance(error, SinkError):
                 self._drop(checkpoint.stream)
+                if error is exc:
+                    raise
                 raise error from exc
             self._abort(checkpoint.stream)
             raise SinkUnavailable(f"{error}; the transaction was aborted and will be retried") from exc
@@ -117,6 +132,7 @@ class KafkaTransactionalDelivery:
 
     def _drop(self, stream: str) -> None:
         producer = self._producers.pop(stream, None)
+        self._senders.pop(stream, None)
         if producer is not None:
             try:
                 producer.close(timeout=1)

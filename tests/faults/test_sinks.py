@@ -105,6 +105,8 @@ def test_a_kafka_broker_restart_mid_run_loses_nothing(
             server.url,
             **kafka_settings(kafka_broker.bootstrap, topic, checkpoints, SINK__DELIVERY_TIMEOUT="30"),
             POLL__SLICE_EVENTS=str(SLICE_EVENTS),
+            # Paced, so the restart lands mid-run however fast the pipeline and the sink are.
+            OPENAI__MAX_REQUESTS_PER_SECOND="10",
         )
 
         def keys() -> list[str]:
