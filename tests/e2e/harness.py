@@ -124,6 +124,15 @@ class Workspace:
         return "".join(p.read_text(errors="replace") for p in sorted(self.root.glob("run-*.log")))
 
 
+def no_secret_leaks() -> Iterator[None]:
+    """Body of the autouse fixtures: no configured secret in any log line or output of the test's runs."""
+    CREATED.clear()
+    yield
+    leaked = [(str(ws.root), secret[:6] + "…") for ws in CREATED for secret in ws.leaked_secrets()]
+    CREATED.clear()
+    assert not leaked, f"secrets leaked into logs or output: {leaked}"
+
+
 def wait_for(condition: Callable[[], bool], *, timeout: float, every: float = 0.5) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -19,13 +19,9 @@ import pytest
 @pytest.fixture(autouse=True)
 def no_secret_in_any_output() -> Iterator[None]:
     """After every fault test: no configured secret in any log line or output of its connector runs."""
-    from tests.e2e.harness import CREATED
+    from tests.e2e.harness import no_secret_leaks
 
-    CREATED.clear()
-    yield
-    leaked = [(str(ws.root), secret[:6] + "…") for ws in CREATED for secret in ws.leaked_secrets()]
-    CREATED.clear()
-    assert not leaked, f"secrets leaked into logs or output: {leaked}"
+    yield from no_secret_leaks()
 
 
 class Mounts:
