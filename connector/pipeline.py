@@ -269,13 +269,14 @@ class Pipeline:
             now = time.time()
             lags: list[float] = []
             for event in page.events:
-                fetched_types[type_label(event.get("type"))] += 1
+                label = type_label(event.get("type"))
+                fetched_types[label] += 1
                 if not is_valid_event(event):
                     invalid.append(event)
                     continue
                 event_id = event["id"]
                 if event_id in delivered or event_id in seen:
-                    duplicate_types[type_label(event.get("type"))] += 1
+                    duplicate_types[label] += 1
                     continue
                 seen.add(event_id)
                 events.append(event)
