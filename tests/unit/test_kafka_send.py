@@ -26,7 +26,7 @@ from connector.sinks.kafka_common import (
     record_size,
     varint,
 )
-from connector.sinks.kafka_send import murmur2, murmur2_many
+from connector.sinks.murmur2 import murmur2, murmur2_many
 
 
 def sink(**kwargs: object) -> SinkSettings:
