@@ -65,6 +65,7 @@ class KafkaTransactionalDelivery:
             )
         except Exception as exc:
             raise classify(exc, "connecting to Kafka") from exc
+        stale_epoch_is_fatal(producer)
         try:
             producer.init_transactions()
         except Exception as exc:
@@ -142,6 +143,31 @@ class KafkaTransactionalDelivery:
     def close(self) -> None:
         for stream in list(self._producers):
             self._drop(stream)
+
+
+def stale_epoch_is_fatal(producer: Any) -> None:
+    """Make a produce ``InvalidProducerEpochError`` fatal, as Java's transactional producer does.
+
+    kafka-python 3.0 answers it with a KIP-360 epoch bump. For a transactional producer it means
+    a newer instance ran ``init_transactions``. The broker can take the bump for a retry of that
+    init and hand this instance a live epoch; its batch then times out, is aborted, and the
+    re-init that follows fences the newer instance: two instances would take the stream from each
+    other over and over instead of the older one stopping.
+    """
+    manager = getattr(producer, "_transaction_manager", None)
+    if manager is None:
+        return
+    from kafka.errors import InvalidProducerEpochError
+
+    classify_batch_error = manager.classify_batch_error
+
+    def classify_stale_epoch_as_fatal(error: Any, batch: Any, log_start_offset: int = -1) -> Any:
+        error_type = error if isinstance(error, type) else type(error)
+        if issubclass(error_type, InvalidProducerEpochError):
+            return manager.ERROR_CLASS_FATAL
+        return classify_batch_error(error, batch, log_start_offset=log_start_offset)
+
+    manager.classify_batch_error = classify_stale_epoch_as_fatal
 
 
 def _finish(producer: Any, *, commit: bool, timeout: float) -> None:

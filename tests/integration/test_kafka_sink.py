@@ -17,12 +17,12 @@ import pytest
 from kafka.partitioner.default import murmur2 as kafka_murmur2
 
 from connector.config import CheckpointSettings, SinkSettings
-from connector.errors import SinkUnavailable
+from connector.errors import SinkError, SinkUnavailable
 from connector.models import Checkpoint, OutputRecord
 from connector.sinks import kafka_send
 from connector.sinks.kafka import KafkaSink
-from connector.sinks.kafka_common import HeaderBuilder
-from connector.sinks.kafka_txn import KafkaTransactionalDelivery
+from connector.sinks.kafka_common import HeaderBuilder, classify
+from connector.sinks.kafka_txn import KafkaTransactionalDelivery, stale_epoch_is_fatal
 from tests.e2e.harness import consume_all
 from tests.kafka_broker import KafkaBroker, unique_topic
 
@@ -197,3 +197,78 @@ def test_transactions_carry_the_events_and_the_checkpoint(kafka_broker: KafkaBro
         delivery.close()
     check_topic(kafka_broker.bootstrap, topic, sent, partitions=3)
     assert len(consume_all(kafka_broker.bootstrap, checkpoints)) == 4
+
+
+def test_a_fenced_delivery_stops_and_the_newer_one_goes_on(kafka_broker: KafkaBroker) -> None:
+    topic = kafka_broker.unique_topic("zombie")
+    checkpoints = kafka_broker.unique_topic("zombie-checkpoints", compacted=True)
+    namespace = unique_topic("ns")
+
+    def delivery() -> KafkaTransactionalDelivery:
+        return KafkaTransactionalDelivery(
+            sink_settings(kafka_broker.bootstrap, topic, delivery_timeout=10),
+            CheckpointSettings(backend="kafka", topic=checkpoints, namespace=namespace),
+            output_format="ocsf",
+            org_id="org-1",
+        )
+
+    def deliver(target: KafkaTransactionalDelivery, batch: list[OutputRecord], watermark: int) -> None:
+        target.deliver(batch, Checkpoint(stream="default", watermark=watermark), rejected=pytest.fail)
+
+    sent = records(300, seed=5)
+    first, second = delivery(), delivery()
+    try:
+        deliver(first, sent[:100], 1)
+        second.prepare("default")
+        with pytest.raises(SinkError, match="another connector instance"):
+            deliver(first, sent[100:200], 2)
+        deliver(second, sent[200:], 3)
+    finally:
+        first.close()
+        second.close()
+    got = sorted(r.key.decode() for r in consume_all(kafka_broker.bootstrap, topic))
+    assert got == sorted(r.key for r in sent[:100] + sent[200:])
+
+
+def test_a_stale_epoch_mid_transaction_is_fatal_without_an_epoch_bump(kafka_broker: KafkaBroker) -> None:
+    """Fenced while its transaction is open, the older producer fails at once and never bumps its epoch.
+
+    kafka-python's own answer to the produce ``InvalidProducerEpochError`` is a KIP-360 bump,
+    which the broker may grant; the older instance would then abort, re-initialize and fence the
+    newer one in turn.
+    """
+    from kafka import KafkaProducer
+
+    topic = kafka_broker.unique_topic("stale-epoch")
+    settings = {"bootstrap_servers": kafka_broker.bootstrap, "transactional_id": unique_topic("tid")}
+    older = KafkaProducer(**settings)
+    stale_epoch_is_fatal(older)
+    bumps: list[object] = []
+    manager = older._transaction_manager
+    bump = manager.bump_producer_id_and_epoch
+
+    def recorded_bump() -> None:
+        bumps.append(manager.producer_id_and_epoch)
+        bump()
+
+    manager.bump_producer_id_and_epoch = recorded_bump
+    newer = KafkaProducer(**settings)
+    try:
+        older.init_transactions()
+        older.begin_transaction()
+        older.send(topic, b"aborted by the newer instance").get(timeout=10)
+        newer.init_transactions()
+        late = older.send(topic, b"from the fenced instance")
+        with pytest.raises(Exception) as raised:
+            late.get(timeout=10)
+        assert isinstance(classify(raised.value, "sending"), SinkError)
+        assert bumps == []
+        with pytest.raises(Exception, match=r"[Ff]enced|InvalidProducerEpoch"):
+            older.commit_transaction()
+        newer.begin_transaction()
+        newer.send(topic, b"from the newer instance").get(timeout=10)
+        newer.commit_transaction()
+    finally:
+        older.close(timeout=1)
+        newer.close(timeout=1)
+    assert [r.value for r in consume_all(kafka_broker.bootstrap, topic)] == [b"from the newer instance"]
