@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -122,6 +123,10 @@ class Workspace:
 
     def logs(self) -> str:
         return "".join(p.read_text(errors="replace") for p in sorted(self.root.glob("run-*.log")))
+
+    def published(self) -> int:
+        """Events the runs so far logged as published (an empty window logs "published 0")."""
+        return sum(int(n) for n in re.findall(r"published (\d+)", self.logs()))
 
 
 def no_secret_leaks() -> Iterator[None]:

@@ -33,6 +33,8 @@ def test_sigkill_at_ten_random_points_loses_nothing_and_duplicates_stay_within_a
             POLL__OVERLAP="60",
             POLL__SLICE_EVENTS=str(SLICE_EVENTS),
             POLL__MAX_SLICE="6h",
+            # 200 pages at 20 requests/s: kills land mid-backfill however fast the machine.
+            OPENAI__MAX_REQUESTS_PER_SECOND="20",
         )
         feed.start()
         try:
