@@ -3,9 +3,10 @@
 Every process the harness starts is a child of the runner (one process tree): the
 simulator (``python -m connector.simulator``, so its memory and CPU are its own),
 the connector (``python -m connector.cli``) and the floor pipeline. The peak RSS of
-a child is its ``VmHWM`` (the kernel's high-water mark of the exec'd program's
-memory), read every 20 ms until it exits; ``wait4``'s ``ru_maxrss`` would not do: on
-Linux it also counts the parent's RSS at the moment of the fork.
+a child is the sum of the ``VmHWM`` of it and its descendants (the kernel's high-water
+mark of each exec'd program's memory; the connector's normalizer process counts),
+read every 20 ms until it exits; ``wait4``'s ``ru_maxrss`` would not do: on Linux it
+also counts the parent's RSS at the moment of the fork.
 """
 
 from __future__ import annotations
@@ -113,31 +114,50 @@ class ProcessStats:
 
 
 class _PeakRss:
-    """Follows ``VmHWM`` of a running process in a thread; ``kib`` is the last value read."""
+    """Follows ``VmHWM`` of a running process and its descendants in a thread.
+
+    Each process's high-water mark only grows, so the sum of the per-process maxima
+    (``kib``) bounds the tree's peak from above; processes that already ended still count.
+    """
 
     def __init__(self, pid: int, interval: float = 0.02) -> None:
-        self.kib = 0
-        self._path = Path(f"/proc/{pid}/status")
+        self._pid = pid
+        self._peaks: dict[int, int] = {}
         self._interval = interval
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"rss-{pid}", daemon=True)
         self._thread.start()
 
+    @property
+    def kib(self) -> int:
+        return sum(self._peaks.values())
+
     def _run(self) -> None:
         while True:
-            try:
-                for line in self._path.read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        self.kib = max(self.kib, int(line.split()[1]))
-                        break
-            except (OSError, ValueError):
-                pass  # not started yet, or gone
+            for pid in _tree(self._pid):
+                with contextlib.suppress(OSError, ValueError):  # not started yet, or gone
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            self._peaks[pid] = max(self._peaks.get(pid, 0), int(line.split()[1]))
+                            break
             if self._done.wait(self._interval):
                 return
 
     def stop(self) -> None:
         self._done.set()
         self._thread.join(timeout=5)
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, from each thread's ``children`` list (children of any thread)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        with contextlib.suppress(OSError, ValueError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return found
 
 
 def run_process(

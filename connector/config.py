@@ -118,7 +118,7 @@ class PollSettings(_Section):
     max_slice: Duration = Field(86400.0, gt=0, description="Longest time slice read as one batch.")
     min_slice: Duration = Field(1.0, ge=1, description="Shortest slice the density adaptation may use.")
     slice_events: int = Field(
-        2000,
+        1000,
         ge=100,
         description="Target events per slice; the slice length adapts to stay near it.",
     )

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from connector.malloc import tune_malloc
 from connector.models import Event
 from connector.normalize import Normalizer
 from connector.serialize import dumps
@@ -114,6 +115,7 @@ _child: dict[str, Normalizer] = {}
 
 
 def _start_child(normalizer: Normalizer, parent: int) -> None:
+    tune_malloc()
     _child["normalizer"] = normalizer
     # A parent killed with SIGKILL cannot stop its children: they notice and leave.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
