@@ -431,9 +431,10 @@ def memory(cfg: Config) -> Result:
         result.headline = f"peak RSS for {sizes[0]:,} events: {peaks[sizes[0]]:.0f} MB"
         result.notes.append("only one size measured (--quick skips 1,000,000 events)")
     result.notes.append(
-        "Peak RSS is the sum of the connector's and its normalizer process's VmHWM (each process's "
-        "high-water mark, read every 20 ms; the sum bounds the tree's peak from above); the simulator "
-        "runs in its own process and builds its store lazily (build_store)."
+        "Peak RSS is the sum of the VmHWM of the connector and every process under it (its normalizer "
+        "process and multiprocessing's resource tracker; each process's high-water mark, read every 20 ms; "
+        "the sum bounds the tree's peak from above); the simulator runs in its own process and builds its "
+        "store lazily (build_store)."
     )
     return result
 
