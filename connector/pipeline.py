@@ -29,7 +29,7 @@ from connector.normalize import Normalizer
 from connector.normalize.batch import Batches
 from connector.progress import BackfillProgress, is_backfill
 from connector.server import Health
-from connector.slicer import Slice, Slicer
+from connector.slicer import Slice, Slicer, TooDense
 from connector.source.client import AuditLogClient, AuditQuery, is_valid_event
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class Pipeline:
         remaining = self._metrics.backfill_remaining.labels(stream=stream.name)
         delivered = checkpoint.recent_ids
 
-        def collect(window: Window, split: bool) -> Slice | None:
+        def collect(window: Window, split: bool) -> Slice | TooDense:
             return self._collect(stream, window, delivered, split=split)
 
         slices = self._slicer.slices(
@@ -161,7 +161,7 @@ class Pipeline:
         if plan is None:
             return checkpoint
 
-        def collect(window: Window, split: bool) -> Slice | None:
+        def collect(window: Window, split: bool) -> Slice | TooDense:
             return self._collect(stream, window, {}, split=split)
 
         length = int(checkpoint.slice_seconds or self._poll.max_slice)
@@ -213,7 +213,7 @@ class Pipeline:
         delivered = self._index.ids(stream.name, since, until) | set(checkpoint.recent_ids)
         found = 0
 
-        def collect(window: Window, split: bool) -> Slice | None:
+        def collect(window: Window, split: bool) -> Slice | TooDense:
             return self._collect(stream, window, delivered, split=split)
 
         length = int(checkpoint.slice_seconds or self._poll.max_slice)
@@ -253,8 +253,8 @@ class Pipeline:
 
     def _collect(
         self, stream: Stream, window: Window, delivered: Container[str], *, split: bool
-    ) -> Slice | None:
-        """Fetch every page of ``window``; None when it holds too many new events to keep."""
+    ) -> Slice | TooDense:
+        """Fetch every page of ``window``; stop early when it holds too many new events to keep."""
         seen: set[str] = set()
         events: list[Event] = []
         invalid: list[Event] = []
@@ -285,7 +285,8 @@ class Pipeline:
             self._metrics.batch_in_flight.set(len(events))
             if split and len(events) > self._slice_cap:
                 self._metrics.batch_in_flight.set(0)
-                return None
+                times = [e["effective_at"] for e in events]
+                return TooDense(len(events), max(times) - min(times) + 1)
         self._metrics.count_types(self._metrics.events_fetched, stream.name, fetched_types)
         self._metrics.count_types(self._metrics.events_deduplicated, stream.name, duplicate_types)
         events.sort(key=_order)

@@ -5,11 +5,13 @@ limited by the API's latency and rate limit rather than by one request at a time
 the caller still publishes and commits slice after slice in time order, so the
 checkpoint stays a plain watermark. Slice length adapts to density, aiming at
 ``slice_events`` new events: a slice that grows past twice that while it is read
-is dropped and planned again at half the length, together with everything
-planned after it. Up to ``2 × workers`` slices are planned ahead of the one being
-delivered, so a worker that finishes a short slice goes on to the next instead of
-waiting for a long one at the head. Memory is bounded by those slices (each at most
-twice ``slice_events``), whatever the backlog.
+is dropped and planned again, together with everything planned after it, at the
+length its events' density calls for (at most half the dropped one), so a dense
+history costs one dropped read rather than one per halving. Up to ``2 × workers``
+slices are planned ahead of the one being delivered, so a worker that finishes a
+short slice goes on to the next instead of waiting for a long one at the head.
+Memory is bounded by those slices (each at most twice ``slice_events``), whatever
+the backlog.
 """
 
 from __future__ import annotations
@@ -39,8 +41,16 @@ class Slice:
     """The events already on their way through a normalizer process, if they are."""
 
 
-Collect = Callable[[Window, bool], "Slice | None"]
-"""Reads one window completely; ``None`` when it holds too many new events (only if allowed to split)."""
+@dataclass(frozen=True, slots=True)
+class TooDense:
+    """A window dropped while it was read: it held ``events`` new events over ``seconds`` (their span)."""
+
+    events: int
+    seconds: int
+
+
+Collect = Callable[[Window, bool], "Slice | TooDense"]
+"""Reads one window completely, or stops at too many new events (only if allowed to split)."""
 
 
 class Slicer:
@@ -63,7 +73,7 @@ class Slicer:
         re-read). ``next_length`` is the adapted slice length to remember.
         """
         cursor = start
-        pending: deque[tuple[Window, Future[Slice | None]]] = deque()
+        pending: deque[tuple[Window, Future[Slice | TooDense]]] = deque()
         try:
             while True:
                 while len(pending) < self._ahead and cursor < end:
@@ -76,14 +86,15 @@ class Slicer:
                     return
                 window, future = pending.popleft()
                 collected = future.result()
-                if collected is None:
-                    # Too dense: forget what was planned after it and plan again, shorter.
+                if isinstance(collected, TooDense):
+                    # Forget what was planned after it and plan again, shorter.
                     _cancel(pending)
-                    length = max(self._min, (window.end - max(window.start, start)) // 2)
+                    length = self.shorter(window.end - max(window.start, start), collected)
                     cursor = max(window.start + (lead if window.start < start else 0), start)
                     log.info("slice [%d, %d) too dense; slices are now %ds", window.start, window.end, length)
                     continue
-                length = self.adapt(length, len(collected.events))
+                # From the slice's own length: those planned ahead of it used older lengths.
+                length = self.adapt(window.end - max(window.start, start), len(collected.events))
                 yield collected, length
         finally:
             _cancel(pending)
@@ -93,11 +104,20 @@ class Slicer:
         factor = self._poll.slice_events / count if count else 2.0
         return max(self._min, min(self._max, int(length * min(2.0, max(0.25, factor)))))
 
+    def shorter(self, length: int, dense: TooDense) -> int:
+        """The length for ``slice_events`` at the density seen, at most half of ``length``.
+
+        The events read span part of the window; if the API returned them in no time
+        order, that span is about the whole window and this is about halving.
+        """
+        fit = self._poll.slice_events * max(1, dense.seconds) // max(1, dense.events)
+        return max(self._min, min(length // 2, fit))
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _cancel(pending: deque[tuple[Window, Future[Slice | None]]]) -> None:
+def _cancel(pending: deque[tuple[Window, Future[Slice | TooDense]]]) -> None:
     """Drop planned slices; one already being read finishes in the background and is ignored."""
     for _, future in pending:
         future.cancel()
