@@ -73,36 +73,42 @@ class Slicer:
         re-read). ``next_length`` is the adapted slice length to remember.
         """
         cursor = start
-        pending: deque[tuple[Window, Future[Slice | TooDense]]] = deque()
+        pending: deque[tuple[Window, int, Future[Slice | TooDense]]] = deque()
         try:
             while True:
                 while len(pending) < self._ahead and cursor < end:
                     window = Window(
                         max(0, cursor - lead) if cursor == start else cursor, min(cursor + length, end)
                     )
-                    pending.append((window, self._pool.submit(collect, window, length > self._min)))
+                    pending.append((window, length, self._pool.submit(collect, window, length > self._min)))
                     cursor = window.end
                 if not pending:
                     return
-                window, future = pending.popleft()
+                window, planned, future = pending.popleft()
                 collected = future.result()
+                covered = window.end - max(window.start, start)  # without the overlap re-read
                 if isinstance(collected, TooDense):
                     # Forget what was planned after it and plan again, shorter.
                     _cancel(pending)
-                    length = self.shorter(window.end - max(window.start, start), collected)
+                    length = self.shorter(covered, collected)
                     cursor = max(window.start + (lead if window.start < start else 0), start)
                     log.info("slice [%d, %d) too dense; slices are now %ds", window.start, window.end, length)
                     continue
-                # From the slice's own length: those planned ahead of it used older lengths.
-                length = self.adapt(window.end - max(window.start, start), len(collected.events))
+                # From this slice's own plan: those planned ahead of it may have used older lengths.
+                length = self.adapt(planned, len(collected.events), covered)
                 yield collected, length
         finally:
             _cancel(pending)
 
-    def adapt(self, length: int, count: int) -> int:
-        """Next slice length, aiming at ``slice_events``: at most ×2 longer or ×4 shorter per step."""
-        factor = self._poll.slice_events / count if count else 2.0
-        return max(self._min, min(self._max, int(length * min(2.0, max(0.25, factor)))))
+    def adapt(self, length: int, count: int, covered: int | None = None) -> int:
+        """Next slice length after one planned ``length`` long held ``count`` events over ``covered`` s.
+
+        It aims at ``slice_events`` at the density seen, at most ×2 longer or ×4 shorter than
+        ``length`` per step. ``covered`` is shorter than ``length`` when the range ended first.
+        """
+        seen = length if covered is None else covered
+        ideal = self._poll.slice_events * seen / count if count else 2.0 * length
+        return max(self._min, min(self._max, int(min(2.0 * length, max(0.25 * length, ideal)))))
 
     def shorter(self, length: int, dense: TooDense) -> int:
         """The length for ``slice_events`` at the density seen, at most half of ``length``.
@@ -117,8 +123,8 @@ class Slicer:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _cancel(pending: deque[tuple[Window, Future[Slice | TooDense]]]) -> None:
+def _cancel(pending: deque[tuple[Window, int, Future[Slice | TooDense]]]) -> None:
     """Drop planned slices; one already being read finishes in the background and is ignored."""
-    for _, future in pending:
+    for _, _, future in pending:
         future.cancel()
     pending.clear()

@@ -31,6 +31,11 @@ def test_one_step_changes_the_length_at_most_twofold_up_and_fourfold_down() -> N
         assert slicer.adapt(1000, 2000) == 1000
         assert slicer.adapt(60_000, 10) == 86_400  # max_slice
         assert slicer.adapt(20, 100_000) == 10  # min_slice
+        # A slice cut short by the end of the range (a steady-state poll) judges the density
+        # on what it covered, and still moves at most fourfold from its planned length.
+        assert slicer.adapt(4000, 100, covered=60) == 1200
+        assert slicer.adapt(86_400, 5, covered=60) == 24_000
+        assert slicer.adapt(86_400, 1, covered=60) == 86_400  # max_slice
     finally:
         slicer.close()
 
@@ -59,7 +64,7 @@ def test_a_dense_history_costs_one_dropped_read_not_one_per_halving() -> None:
     finally:
         slicer.close()
     assert [(w.start, w.end) for w in dropped] == [(0, 86_400)]
-    assert read[0] == Window(0, 99) and set(lengths[:-1]) == {100}  # then 1,000 events a slice, steadily
+    assert read[0] == Window(0, 99) and set(lengths) == {100}  # then 1,000 events a slice, steadily
     assert read[-1].end == end and all(a.end == b.start for a, b in itertools.pairwise(read))
 
 
