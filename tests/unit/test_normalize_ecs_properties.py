@@ -132,7 +132,8 @@ def fallbacks_recorded() -> Iterator[list[logging.LogRecord]]:
 
 
 @pytest.mark.slow
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# With test_normalize_robustness's 10,000 OCSF documents: at least 20,000 generated events per CI run.
+@settings(max_examples=10_000, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(event=audit_events())
 def test_any_audit_shaped_event_gives_a_valid_ecs_document(event: dict[str, Any]) -> None:
     with fallbacks_recorded() as fallbacks:
