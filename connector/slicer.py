@@ -107,7 +107,7 @@ class Slicer:
         ``length`` per step. ``covered`` is shorter than ``length`` when the range ended first.
         """
         seen = length if covered is None else covered
-        ideal = self._poll.slice_events * seen / count if count else 2.0 * length
+        ideal = self._fit(seen, count) if count else 2.0 * length
         return max(self._min, min(self._max, int(min(2.0 * length, max(0.25 * length, ideal)))))
 
     def shorter(self, length: int, dense: TooDense) -> int:
@@ -116,8 +116,12 @@ class Slicer:
         The events read span part of the window; if the API returned them in no time
         order, that span is about the whole window and this is about halving.
         """
-        fit = self._poll.slice_events * max(1, dense.seconds) // max(1, dense.events)
+        fit = int(self._fit(max(1, dense.seconds), max(1, dense.events)))
         return max(self._min, min(length // 2, fit))
+
+    def _fit(self, seconds: int, events: int) -> float:
+        """The length that holds ``slice_events`` at ``events`` per ``seconds``."""
+        return self._poll.slice_events * seconds / events
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
