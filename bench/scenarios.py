@@ -15,6 +15,7 @@ noisy neighbour hurts both alike; compare ratios within one run of the harness.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import socket
 import subprocess
@@ -52,6 +53,7 @@ from bench.common import (
 )
 from bench.floor import FloorStats
 from connector.config import PollSettings
+from connector.gc_tuning import tune_gc
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +119,21 @@ def _events(count: int, days: float = 30) -> list[dict[str, Any]]:
 
 
 def normalizer(cfg: Config) -> Result:
-    """Events/s of ``normalize`` + ``dumps`` per output format, in this process, on one core."""
+    """Events/s of ``normalize`` + ``dumps`` per output format, in this process, on one core.
+
+    The collector runs as it does in the connector's normalizer processes
+    (``connector.gc_tuning``); this process's own settings come back afterwards.
+    """
+    thresholds = gc.get_threshold()
+    tune_gc()
+    try:
+        return _normalizer(cfg)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
+def _normalizer(cfg: Config) -> Result:
     from connector.normalize import make_normalizer
     from connector.serialize import dumps
 

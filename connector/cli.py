@@ -26,6 +26,7 @@ from connector import __version__
 from connector.config import Settings, load_settings
 from connector.config_types import parse_duration
 from connector.errors import AuthError, ConfigError, FatalError, RetriableError
+from connector.gc_tuning import tune_gc
 from connector.malloc import tune_malloc
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     tune_malloc()
+    tune_gc()
     args = _parser().parse_args(argv)
     try:
         if args.command == "simulator":

@@ -17,7 +17,12 @@ class Normalizer(Protocol):
     format: str
 
     def normalize(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """Return the output document for ``event``."""
+        """Return the output document for ``event``.
+
+        Nested parts of the document may be shared with other documents of the same
+        normalizer (recurring actors and projects are mapped once): treat them as
+        read-only, and copy a document before changing it.
+        """
         ...
 
 

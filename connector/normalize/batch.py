@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from connector.gc_tuning import tune_gc
 from connector.malloc import tune_malloc
 from connector.models import Event
 from connector.normalize import Normalizer
@@ -116,6 +117,7 @@ _child: dict[str, Normalizer] = {}
 
 def _start_child(normalizer: Normalizer, parent: int) -> None:
     tune_malloc()
+    tune_gc()
     _child["normalizer"] = normalizer
     # A parent killed with SIGKILL cannot stop its children: they notice and leave.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()

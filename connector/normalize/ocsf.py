@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from connector.normalize.clean import (
     find_payload,
     is_mapping,
 )
+from connector.normalize.memo import JsonMemo
 from connector.normalize.ocsf_actor import map_actor
 from connector.normalize.ocsf_targets import build_entity, build_target
 from connector.normalize.table import MAPPING, MappingRow
@@ -97,6 +99,10 @@ class OcsfNormalizer:
                 ``metadata.tenant_uid`` and ``cloud.org.uid``.
         """
         self._org_id = org_id or None
+        # Nested parts shared by every document (read-only, see Normalizer).
+        self._metadata_base = _metadata_base(self._org_id)
+        self._actors = JsonMemo(_actor_parts)
+        self._clouds = JsonMemo(functools.partial(_cloud_for, self._org_id))
 
     def normalize(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Return the OCSF document for ``event`` (see the class docstring)."""
@@ -113,7 +119,12 @@ class OcsfNormalizer:
         event_type = _type(event)
         payload_key, payload = find_payload(event, event_type)
         observables: list[dict[str, Any]] = []
-        actor_fields, actor_user = map_actor(event, observables)
+        actor = event.get("actor")
+        if type(actor) is dict:
+            actor_fields, actor_user, found = self._actors(actor)
+            observables.extend(found)
+        else:
+            actor_fields, actor_user = map_actor(event, observables)
 
         row = MAPPING.get(event_type)
         target = None
@@ -147,11 +158,15 @@ class OcsfNormalizer:
         out["metadata"] = self._metadata_for(event, event_type)
         _status(out, event_type, payload)
         unmapped: dict[str, Any] = {}
-        out["cloud"] = self._cloud_for(event.get("project"), unmapped)
-        unmapped_actor = actor_fields.pop("unmapped_actor", None)
-        if unmapped_actor is not None:
-            unmapped["actor"] = unmapped_actor
-        out.update(actor_fields)
+        project = event.get("project")
+        out["cloud"] = self._clouds(project)
+        if project is not None:
+            unmapped["project"] = project
+        for key, value in actor_fields.items():
+            if key == "unmapped_actor":
+                unmapped["actor"] = value
+            else:
+                out[key] = value
         cleaned_attrs = clean(attrs)
         if cleaned_attrs is not None:
             out.update(cleaned_attrs)
@@ -169,49 +184,13 @@ class OcsfNormalizer:
         return out
 
     def _metadata_for(self, event: Mapping[str, Any], event_type: str) -> dict[str, Any]:
-        # Built afresh for every document: documents share no mutable parts.
-        metadata: dict[str, Any] = {
-            "version": enums.OCSF_VERSION,
-            "product": {
-                "name": PRODUCT["name"],
-                "vendor_name": PRODUCT["vendor_name"],
-                "feature": {"name": PRODUCT["feature"]["name"]},
-            },
-            "log_provider": "OpenAI Admin API",
-            "log_name": "organization.audit_logs",
-            "profiles": list(PROFILES),
-        }
-        if self._org_id:
-            metadata["tenant_uid"] = self._org_id
+        metadata = dict(self._metadata_base)
         uid = event_id(event)
         if uid is not None:
             metadata["uid"] = uid
         if event_type:
             metadata["event_code"] = event_type
         return metadata
-
-    def _cloud(self) -> dict[str, Any]:
-        if self._org_id:
-            return {"provider": CLOUD_PROVIDER, "org": {"uid": self._org_id}}
-        return {"provider": CLOUD_PROVIDER}
-
-    def _cloud_for(self, project: Any, unmapped: dict[str, Any]) -> dict[str, Any]:
-        cloud = self._cloud()
-        if is_mapping(project):
-            project_id, name = as_str(project.get("id")), as_str(project.get("name"))
-        else:
-            project_id, name = as_str(project), None
-        if project is not None:
-            unmapped["project"] = project
-        if project_id is not None:
-            # project_uid is what normalization.md §2.4 specifies; it is deprecated
-            # since OCSF 1.4 in favour of account.uid, so both are set.
-            cloud["project_uid"] = project_id
-            account: dict[str, Any] = {"uid": project_id, "type_id": 99, "type": "Project"}
-            if name is not None:
-                account["name"] = name
-            cloud["account"] = account
-        return cloud
 
     def _fallback(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """The smallest valid Entity Management event, built from the envelope only."""
@@ -221,7 +200,7 @@ class OcsfNormalizer:
         out["time"] = _epoch_ms(event.get("effective_at"))
         out["message"] = event_type
         out["metadata"] = self._metadata_for(event, event_type)
-        out["cloud"] = self._cloud()
+        out["cloud"] = _cloud_for(self._org_id, None)
         out["entity"] = {"name": prefix, "type": prefix, "type_id": 99}
         document: dict[str, Any] = clean(out) or {}
         try:
@@ -229,6 +208,46 @@ class OcsfNormalizer:
         except Exception:
             log.exception("could not serialize raw_data", extra={"event_id": event_id(event)})
         return document
+
+
+def _metadata_base(org_id: str | None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "version": enums.OCSF_VERSION,
+        "product": PRODUCT,
+        "log_provider": "OpenAI Admin API",
+        "log_name": "organization.audit_logs",
+        "profiles": list(PROFILES),
+    }
+    if org_id:
+        metadata["tenant_uid"] = org_id
+    return metadata
+
+
+def _actor_parts(actor: Any) -> tuple[dict[str, Any], dict[str, Any] | None, tuple[dict[str, Any], ...]]:
+    """``map_actor`` of one ``actor`` value, with the observables it found."""
+    observables: list[dict[str, Any]] = []
+    fields, user = map_actor({"actor": actor}, observables)
+    return fields, user, tuple(observables)
+
+
+def _cloud_for(org_id: str | None, project: Any) -> dict[str, Any]:
+    """OCSF ``cloud`` for the event's ``project`` (an object with id and name, or a bare id)."""
+    cloud: dict[str, Any] = {"provider": CLOUD_PROVIDER}
+    if org_id:
+        cloud["org"] = {"uid": org_id}
+    if is_mapping(project):
+        project_id, name = as_str(project.get("id")), as_str(project.get("name"))
+    else:
+        project_id, name = as_str(project), None
+    if project_id is not None:
+        # project_uid is what normalization.md §2.4 specifies; it is deprecated
+        # since OCSF 1.4 in favour of account.uid, so both are set.
+        cloud["project_uid"] = project_id
+        account: dict[str, Any] = {"uid": project_id, "type_id": 99, "type": "Project"}
+        if name is not None:
+            account["name"] = name
+        cloud["account"] = account
+    return cloud
 
 
 def _entity_args(row: MappingRow, payload: Any) -> tuple[str, int, Any, str]:

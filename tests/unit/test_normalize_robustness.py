@@ -259,10 +259,23 @@ def test_normalizing_does_not_mutate_the_event(shape: str) -> None:
     assert json.dumps(event, sort_keys=True) == before
 
 
-def test_documents_do_not_share_mutable_parts() -> None:
+@pytest.mark.parametrize("shape", list(ACTOR_SHAPES))
+def test_a_recurring_actor_and_project_map_as_they_did_the_first_time(shape: str) -> None:
+    """The memoized parts (actor, cloud, metadata) equal what a fresh normalizer builds."""
+    seasoned = OcsfNormalizer(org_id="org-abc123")
+    for event_type in ("project.created", "login.succeeded", "role.assignment.created"):
+        seasoned.normalize(make_event(event_type, ACTOR_SHAPES[shape]))
+    for event_type in ("project.created", "login.succeeded", "role.assignment.created"):
+        event = make_event(event_type, ACTOR_SHAPES[shape])
+        assert seasoned.normalize(event) == OcsfNormalizer(org_id="org-abc123").normalize(event)
+
+
+def test_each_document_is_a_fresh_dict_with_its_own_observables() -> None:
     first = NORMALIZER.normalize(make_event("project.created", SESSION_IPV4))
-    first["metadata"]["product"]["name"] = "changed"
-    first["metadata"]["profiles"].append("x")
     second = NORMALIZER.normalize(make_event("project.created", SESSION_IPV4))
-    assert second["metadata"]["product"]["name"] == "OpenAI API Platform"
-    assert second["metadata"]["profiles"] == ["cloud"]
+    first["message"] = "changed"
+    first["observables"].append({"name": "x", "type_id": 0, "value": "x"})
+    first["metadata"]["uid"] = "changed"
+    assert second["message"] == "project.created"
+    assert {"name": "x", "type_id": 0, "value": "x"} not in second["observables"]
+    assert second["metadata"]["uid"] != "changed"
