@@ -258,9 +258,13 @@ def first_str(payload: Any, paths: tuple[tuple[str, ...], ...]) -> str | None:
     """Return the first non-empty string/int identifier found at one of ``paths``."""
     if type(payload) is not dict and not isinstance(payload, Mapping):
         return None
-    for path in paths:  # dig() and as_str() inlined: this runs several times per event
-        value: Any = payload
-        for key in path:
+    # dig() and as_str() inlined: this runs several times per event, and most paths miss
+    # at their first key, so a miss costs one lookup.
+    for path in paths:
+        value: Any = payload.get(path[0])
+        if value is None:
+            continue
+        for key in path[1:]:
             if type(value) is not dict and not isinstance(value, Mapping):
                 value = None
                 break

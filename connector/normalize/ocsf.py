@@ -33,6 +33,9 @@ PRODUCT: dict[str, Any] = {
 }
 CLOUD_PROVIDER = "OpenAI"
 PROFILES = ("cloud",)
+_MAX_SECONDS = INT64_MAX // 1000
+_MIN_SECONDS = -_MAX_SECONDS
+"""``effective_at`` within ±_MAX_SECONDS has milliseconds that fit OCSF's 64-bit timestamp."""
 _ENVELOPE_KEYS = frozenset({"id", "type", "effective_at", "object", "project", "actor"})
 
 
@@ -133,9 +136,8 @@ class OcsfNormalizer:
             # connector.drift reports new types (once, with a metric); mapping them is enough here.
             prefix = event_type.rpartition(".")[0] or event_type or "unknown"
             head = _head(enums.ENTITY_MANAGEMENT, *enums.verb_activity(event_type))
-            entity = build_entity(prefix, 99, payload, prefix, observables)
-            entity["name"] = prefix  # §2.6 rule 2; a payload name stays in entity.data
-            attrs = {"entity": entity}
+            # §2.6 rule 2: the name is the prefix; a payload name stays in entity.data.
+            attrs = {"entity": build_entity(prefix, 99, payload, prefix, observables, name=prefix)}
         elif row.target == "entity":
             head = _HEADS[event_type]
             attrs = {"entity": build_entity(*_entity_args(row, payload), observables)}
@@ -152,11 +154,18 @@ class OcsfNormalizer:
         # Everything built here is already clean (no nulls, no empty strings); only what
         # comes from the payload is cleaned, which keeps the walk to the raw parts.
         out: dict[str, Any] = dict(head)
-        _set_time(out, event.get("effective_at"))
+        effective_at = event.get("effective_at")
+        if type(effective_at) is int and _MIN_SECONDS <= effective_at <= _MAX_SECONDS:
+            out["time"] = effective_at * 1000  # the common case of _set_time, inline
+        else:
+            _set_time(out, effective_at)
         if event_type:
             out["message"] = event_type
         out["metadata"] = self._metadata_for(event, event_type)
-        _status(out, event_type, payload)
+        if event_type.endswith(".failed"):
+            _failure(out, payload)
+        else:
+            out["status_id"], out["status"] = enums.STATUS_SUCCESS
         unmapped: dict[str, Any] = {}
         project = event.get("project")
         out["cloud"] = self._clouds(project)
@@ -167,14 +176,18 @@ class OcsfNormalizer:
                 unmapped["actor"] = value
             else:
                 out[key] = value
-        cleaned_attrs = clean(attrs)
+        # An entity comes out of build_entity clean; a class target may hold empty values.
+        cleaned_attrs = attrs if target is None else clean(attrs)
         if cleaned_attrs is not None:
             out.update(cleaned_attrs)
         if target is not None and payload is not None:
             unmapped["payload"] = payload  # 3004 keeps it in entity.data instead
-        for key, value in event.items():
-            if key not in _ENVELOPE_KEYS and key != payload_key:
-                unmapped[key] = value  # e.g. the short-lived top-level ``source`` field
+        extra = event.keys() - _ENVELOPE_KEYS
+        extra.discard(payload_key)
+        if extra:  # e.g. the short-lived top-level ``source`` field; kept in the event's order
+            for key, value in event.items():
+                if key in extra:
+                    unmapped[key] = value
         if observables:
             out["observables"] = observables
         cleaned_unmapped = clean(unmapped, 1)
@@ -259,10 +272,8 @@ def _type(event: Mapping[str, Any]) -> str:
     return value if type(value) is str else str(value)
 
 
-def _status(out: dict[str, Any], event_type: str, payload: Any) -> None:
-    if not event_type.endswith(".failed"):
-        out["status_id"], out["status"] = enums.STATUS_SUCCESS
-        return
+def _failure(out: dict[str, Any], payload: Any) -> None:
+    """The status of a ``*.failed`` event, with the payload's error code and message."""
     out["status_id"], out["status"] = enums.STATUS_FAILURE
     if is_mapping(payload):
         for field, key in (("status_code", "error_code"), ("status_detail", "error_message")):

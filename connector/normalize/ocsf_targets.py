@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from connector.normalize import ocsf_enums as enums
-from connector.normalize.clean import as_email, as_str, dig, first_str, is_mapping
+from connector.normalize.clean import as_email, as_str, clean, dig, first_str, is_mapping
 from connector.normalize.table import MappingRow
 
 Paths = tuple[tuple[str, ...], ...]
@@ -175,40 +175,61 @@ _BUILDERS: Mapping[str, Callable[[MappingRow, Any, Any, Observables], Target | N
 }
 
 
+_REFERENCES = {4: "org", 5: "policy", 3: "group"}
+"""``managed_entity.type_id`` → the object that repeats the entity's uid and name."""
+
+DATA_DEPTH = 2
+"""Nesting depth of ``entity.data`` in the document, for clean()'s limit."""
+
+
 def build_entity(
-    entity_type: str, type_id: int, payload: Any, default_name: str, obs: Observables
+    entity_type: str,
+    type_id: int,
+    payload: Any,
+    default_name: str,
+    obs: Observables,
+    *,
+    name: str | None = None,
 ) -> dict[str, Any]:
-    """Build the Entity Management ``entity``; always valid (it falls back to a name).
+    """Build the Entity Management ``entity``, already clean; always valid (it falls back to a name).
 
     Args:
         entity_type: ``entity.type`` (e.g. ``"API Key"``).
         type_id: ``entity.type_id`` (e.g. 99).
-        payload: The type-specific payload; it becomes ``entity.data``.
+        payload: The type-specific payload; cleaned, it becomes ``entity.data``.
         default_name: ``entity.name`` when the payload names no uid or name.
         obs: Observables found here are appended to it.
+        name: ``entity.name`` whatever the payload names (the generic mapping's prefix).
     """
     uid = first_str(payload, ENTITY_UID)
-    name = first_str(payload, ENTITY_NAME)
-    if uid is None and name is None and is_mapping(payload):
+    found = first_str(payload, ENTITY_NAME)
+    if uid is None and found is None and is_mapping(payload):
         for key in ENTITY_LISTS:
             items = payload.get(key)
             if isinstance(items, list) and len(items) == 1:
-                uid, name = first_str(items[0], (("id",),)), first_str(items[0], (("name",),))
+                uid, found = first_str(items[0], (("id",),)), first_str(items[0], (("name",),))
                 break
-    entity: dict[str, Any] = {"uid": uid, "name": name, "type": entity_type, "type_id": type_id}
-    if type_id == 4:
-        entity["org"] = {"uid": uid, "name": name}
-    elif type_id == 5:
-        entity["policy"] = {"uid": uid, "name": name}
-    elif type_id == 3:
-        entity["group"] = {"uid": uid, "name": name}
+    # Built without empty values, so only the payload needs cleaning.
+    entity: dict[str, Any] = {}
+    if uid is not None:
+        entity["uid"] = uid
+    shown = name or found or (default_name if uid is None else None)
+    if shown is not None:
+        entity["name"] = shown
+    entity["type"] = entity_type
+    entity["type_id"] = type_id
+    reference = _REFERENCES.get(type_id)
+    if reference is not None:
+        ref = {k: v for k, v in (("uid", uid), ("name", found)) if v is not None}
+        if ref:
+            entity[reference] = ref
     elif type_id == 2 and uid is not None:
         entity["user"] = {"uid": uid}
-    if uid is None and name is None:
-        entity["name"] = default_name
     if uid is not None:
         obs.append({"name": "entity.uid", "type_id": enums.OBS_RESOURCE_UID, "value": uid})
-    entity["data"] = payload
+    data = clean(payload, DATA_DEPTH)
+    if data is not None:
+        entity["data"] = data
     return entity
 
 
