@@ -23,14 +23,16 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from connector import __version__
-from connector.config import Settings, load_settings
-from connector.config_types import parse_duration
 from connector.errors import AuthError, ConfigError, FatalError, RetriableError
 from connector.gc_tuning import tune_gc
 from connector.malloc import tune_malloc
 
 if TYPE_CHECKING:
     from connector.app import App
+    from connector.config import Settings
+
+# Settings (pydantic) and everything heavier are imported where a command needs them:
+# a normalizer process imports this module again as its __main__ and needs none of it.
 
 log = logging.getLogger("connector")
 
@@ -39,6 +41,8 @@ EXIT_OK, EXIT_FATAL, EXIT_CONFIG, EXIT_AUTH = 0, 1, 2, 3
 
 def parse_time(value: str, *, now: float | None = None) -> int:
     """``2026-01-31``, ``2026-01-31T12:00:00Z``, Unix seconds, or a duration ago (``24h``)."""
+    from connector.config_types import parse_duration
+
     now = time.time() if now is None else now
     text = value.strip()
     if text.isdigit() and len(text) >= 9:
@@ -59,6 +63,8 @@ def parse_time(value: str, *, now: float | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from connector.config_types import parse_duration
+
     parser = argparse.ArgumentParser(prog="connector", description="OpenAI audit log → SIEM connector.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--config", type=Path, help="YAML settings file (environment variables override it)")
@@ -118,6 +124,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     tune_malloc()
+    from connector.config import load_settings
+
     tune_gc()
     args = _parser().parse_args(argv)
     try:

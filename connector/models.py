@@ -37,6 +37,8 @@ class Page:
     last_id: str | None
     server_time: float | None = None
     request_id: str | None = None
+    body: bytes = b""
+    """The response body the events were decoded from."""
 
 
 @dataclass(frozen=True, slots=True)

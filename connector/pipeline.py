@@ -30,7 +30,8 @@ from connector.normalize.batch import Batches
 from connector.progress import BackfillProgress, is_backfill
 from connector.server import Health
 from connector.slicer import Slice, Slicer, TooDense
-from connector.source.client import AuditLogClient, AuditQuery, is_valid_event
+from connector.source.client import AuditLogClient, AuditQuery
+from connector.source.page import is_valid_event
 
 log = logging.getLogger(__name__)
 
@@ -261,10 +262,12 @@ class Pipeline:
         fetched = 0
         fetched_types: Tally[str] = Tally()
         duplicate_types: Tally[str] = Tally()
+        bodies: list[bytes] = []
         for page in self._client.iter_window(stream.query, window):
             if self._stop.is_set():
                 raise Stopped
             self._health.beat()
+            bodies.append(page.body)
             fetched += len(page.events)
             now = time.time()
             lags: list[float] = []
@@ -295,7 +298,7 @@ class Pipeline:
             events=events,
             invalid=invalid,
             fetched=fetched,
-            normalized=self._batches.submit(events),
+            normalized=self._batches.submit(events, bodies),
         )
 
     def _deliver(

@@ -22,7 +22,7 @@ from connector.models import OutputRecord
 from connector.normalize import Normalizer
 from connector.serialize import dumps
 from connector.sinks import Sink
-from connector.source.client import is_valid_event
+from connector.source.page import is_valid_event
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ import pytest
 from connector.normalize import make_normalizer
 from connector.normalize.batch import MIN_CHILD_BATCH, Batches, normalize_all
 from connector.simulator import generate_events
+from connector.source.page import parse_page
 
 
 def _events(count: int) -> list[dict[str, Any]]:
@@ -21,28 +22,62 @@ def _events(count: int) -> list[dict[str, Any]]:
     ]
 
 
+def _bodies(events: list[dict[str, Any]], per_page: int = 100) -> list[bytes]:
+    """The page bodies an API would have sent these events in."""
+    chunks = [events[i : i + per_page] for i in range(0, len(events), per_page)]
+    return [
+        orjson.dumps(
+            {"object": "list", "data": chunk, "has_more": i < len(chunks) - 1, "last_id": chunk[-1]["id"]}
+        )
+        for i, chunk in enumerate(chunks)
+    ]
+
+
 @pytest.mark.parametrize("fmt", ["ocsf", "ecs"])
 def test_a_child_process_returns_exactly_what_the_main_process_would(fmt: str) -> None:
     normalizer = make_normalizer(fmt, org_id="org-batch")
     events = _events(MIN_CHILD_BATCH + 50)
     batches = Batches(normalizer, processes=1)
     try:
-        pending = batches.submit(events)
+        pending = batches.submit(events, _bodies(events))
         assert pending is not None, "a slice this large goes to the child"
         assert batches.outcomes(events, pending) == normalize_all(normalizer, events)
     finally:
         batches.close()
 
 
-def test_small_slices_and_unencodable_events_stay_in_the_main_process() -> None:
+def test_small_slices_stay_in_the_main_process() -> None:
     normalizer = make_normalizer("ocsf")
     batches = Batches(normalizer, processes=1)
     try:
-        assert batches.submit(_events(MIN_CHILD_BATCH - 1)) is None
-        huge = _events(MIN_CHILD_BATCH)
-        huge[3]["effective_at"] = 2**70  # orjson cannot encode it for the child
-        assert batches.submit(huge) is None
-        assert len(batches.outcomes(huge, None)) == len(huge)
+        events = _events(MIN_CHILD_BATCH - 1)
+        assert batches.submit(events, _bodies(events)) is None
+        assert batches.outcomes(events, None) == normalize_all(normalizer, events)
+    finally:
+        batches.close()
+
+
+def test_the_child_picks_the_events_the_pipeline_kept_from_odd_pages() -> None:
+    """First copy of a repeated id, invalid events skipped, a page that is not strict UTF-8."""
+    normalizer = make_normalizer("ocsf")
+    events = _events(MIN_CHILD_BATCH + 20)
+    bodies = _bodies(events)
+    later_copy = dict(events[5], type="api_key.deleted")  # same id, other content, on a later page
+    bodies.append(orjson.dumps({"data": [later_copy, {"id": "", "effective_at": 1}], "has_more": False}))
+    odd = dict(events[-1], id="audit_log-odd", note="cafMARK")
+    bodies.append(orjson.dumps({"data": [odd], "has_more": False}).replace(b"MARK", bytes([0xFF])))
+    kept: dict[str, dict[str, Any]] = {}
+    for body in bodies:  # what the pipeline's collect keeps: the first valid copy of each id
+        for event in parse_page(body, None, None).events:
+            if event.get("id"):
+                kept.setdefault(event["id"], event)
+    wanted = list(kept.values())
+    assert "\ufffd" in wanted[-1]["note"], "the last page was read leniently"
+    batches = Batches(normalizer, processes=1)
+    try:
+        pending = batches.submit(wanted, bodies)
+        assert pending is not None
+        assert batches.outcomes(wanted, pending) == normalize_all(normalizer, wanted)
     finally:
         batches.close()
 
@@ -52,16 +87,17 @@ def test_a_killed_child_means_the_slice_is_normalized_here_not_lost() -> None:
     events = _events(MIN_CHILD_BATCH)
     batches = Batches(normalizer, processes=1)
     try:
-        first = batches.submit(events)
+        bodies = _bodies(events)
+        first = batches.submit(events, bodies)
         assert first is not None
         batches.outcomes(events, first)  # the child is up
         assert batches._pool is not None
         for pid in list(batches._pool._processes):  # type: ignore[union-attr]
             os.kill(pid, signal.SIGKILL)
-        pending = batches.submit(events)
+        pending = batches.submit(events, bodies)
         outcomes = batches.outcomes(events, pending)
         assert outcomes == normalize_all(normalizer, events)
-        assert batches.submit(events) is None, "a broken pool is not used again"
+        assert batches.submit(events, bodies) is None, "a broken pool is not used again"
     finally:
         batches.close()
 
