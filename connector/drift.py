@@ -69,7 +69,7 @@ class SchemaDrift:
                 continue
             documented = self._documented.get(event_type)
             payload = event.get(event_type)
-            if documented is None or not isinstance(payload, dict):
+            if documented is None or not isinstance(payload, dict) or documented.issuperset(payload):
                 continue
             for key in payload.keys() - documented:
                 self._count("key", event_type)

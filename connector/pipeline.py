@@ -8,6 +8,7 @@ the algorithm is correct whatever order the API pages in.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 import time
@@ -330,7 +331,9 @@ class Pipeline:
         if watermark is not None:
             floor = watermark - self._overlap
             recent = {k: v for k, v in checkpoint.recent_ids.items() if v >= floor}
-            recent.update((e["id"], e["effective_at"]) for e in events if e["effective_at"] >= floor)
+            # Events are in time order: only the tail from the floor on is recent.
+            tail = bisect.bisect_left(events, floor, key=_effective_at)
+            recent.update((e["id"], e["effective_at"]) for e in events[tail:])
             next_checkpoint = replace(next_checkpoint, watermark=watermark, recent_ids=recent)
         if plan is not None:
             next_checkpoint = replace(next_checkpoint, backfill=plan)
@@ -408,10 +411,13 @@ class Pipeline:
         self._metrics.checkpoint_commits.labels(stream=checkpoint.stream).inc()
 
     def _count_published(self, stream: Stream, records: list[OutputRecord], refused: list[Rejection]) -> None:
-        refused_keys = {r.record.key for r in refused}
-        published = [r for r in records if r.key not in refused_keys]
+        published = records
+        if refused:
+            refused_keys = {r.record.key for r in refused}
+            published = [r for r in records if r.key not in refused_keys]
+        # count_types bounds the labels, once per distinct type.
         self._metrics.count_types(
-            self._metrics.events_published, stream.name, Tally(type_label(r.event_type) for r in published)
+            self._metrics.events_published, stream.name, Tally(r.event_type for r in published)
         )
         self._metrics.batch_in_flight.set(0)
         if published:
@@ -432,6 +438,10 @@ class Pipeline:
 
 def _order(event: Event) -> tuple[int, str]:
     return event["effective_at"], event["id"]
+
+
+def _effective_at(event: Event) -> int:
+    return event["effective_at"]  # type: ignore[no-any-return]
 
 
 def _iso(ts: int) -> str:

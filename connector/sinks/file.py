@@ -42,7 +42,9 @@ class FileSink:
     def publish(self, records: Sequence[OutputRecord]) -> list[Rejection]:
         if not records:
             return []
-        payload = b"".join(record.value + b"\n" for record in records)
+        lines = [record.value for record in records]
+        lines.append(b"")  # so the last record ends with a newline too
+        payload = b"\n".join(lines)
         try:
             fd = self._open()
             view = memoryview(payload)
