@@ -122,22 +122,24 @@ def normalizer(cfg: Config) -> Result:
     """Events/s of ``normalize`` + ``dumps`` per output format, in this process, on one core.
 
     The collector runs as it does in the connector's normalizer processes
-    (``connector.gc_tuning``); this process's own settings come back afterwards.
+    (``connector.gc_tuning``), with the input events frozen like start-up objects: a
+    normalizer process holds one slice at a time, not 20,000 events for the collector
+    to scan again and again. This process's own settings come back afterwards.
     """
+    events = _events(cfg.normalizer_events)
     thresholds = gc.get_threshold()
     tune_gc()
     try:
-        return _normalizer(cfg)
+        return _normalizer(cfg, events)
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
 
 
-def _normalizer(cfg: Config) -> Result:
+def _normalizer(cfg: Config, events: list[dict[str, Any]]) -> Result:
     from connector.normalize import make_normalizer
     from connector.serialize import dumps
 
-    events = _events(cfg.normalizer_events)
     result = Result(
         key="a",
         title="Normalizer only (one core, in process)",
