@@ -9,6 +9,7 @@ the algorithm is correct whatever order the API pages in.
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import threading
 import time
@@ -111,11 +112,8 @@ class Pipeline:
         remaining = self._metrics.backfill_remaining.labels(stream=stream.name)
         delivered = checkpoint.recent_ids
 
-        def collect(window: Window, split: bool) -> Slice | TooDense:
-            return self._collect(stream, window, delivered, split=split)
-
         slices = self._slicer.slices(
-            collect,
+            functools.partial(self._collect, stream, delivered),
             checkpoint.watermark,
             target_end,
             lead=self._overlap,
@@ -163,10 +161,8 @@ class Pipeline:
         if plan is None:
             return checkpoint
 
-        def collect(window: Window, split: bool) -> Slice | TooDense:
-            return self._collect(stream, window, {}, split=split)
-
         length = int(checkpoint.slice_seconds or self._poll.max_slice)
+        collect = functools.partial(self._collect, stream, {})
         slices = self._slicer.slices(collect, plan.next, plan.end, lead=0, length=length)
         progress = self._progress(stream, plan.start, plan.end, covered_until=plan.next)
         try:
@@ -215,10 +211,8 @@ class Pipeline:
         delivered = self._index.ids(stream.name, since, until) | set(checkpoint.recent_ids)
         found = 0
 
-        def collect(window: Window, split: bool) -> Slice | TooDense:
-            return self._collect(stream, window, delivered, split=split)
-
         length = int(checkpoint.slice_seconds or self._poll.max_slice)
+        collect = functools.partial(self._collect, stream, delivered)
         slices = self._slicer.slices(collect, since, until, lead=0, length=length)
         try:
             for collected, _ in slices:
@@ -254,7 +248,7 @@ class Pipeline:
     # -- the three steps ------------------------------------------------------------------
 
     def _collect(
-        self, stream: Stream, window: Window, delivered: Container[str], *, split: bool
+        self, stream: Stream, delivered: Container[str], window: Window, split: bool
     ) -> Slice | TooDense:
         """Fetch every page of ``window``; stop early when it holds too many new events to keep."""
         seen: set[str] = set()
