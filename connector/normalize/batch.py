@@ -12,6 +12,7 @@ process and the pool is not used again: slower, never lost.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import multiprocessing
 import os
@@ -64,6 +65,7 @@ class Batches:
                 initializer=_start_child,
                 initargs=(normalizer, os.getpid()),
             )
+            _widen_pipes(self._pool)
 
     def warm_up(self) -> None:
         """Start the children now (a backfill is coming), so their start-up overlaps the first fetches."""
@@ -109,6 +111,28 @@ class Batches:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+PIPE_BYTES = 1 << 20
+"""Buffer of the pipes to and from the normalizer processes (Linux; the default is 64 KiB)."""
+
+
+def _widen_pipes(pool: ProcessPoolExecutor) -> None:
+    """Give the pool's call and result pipes a ``PIPE_BYTES`` buffer, where the OS allows it.
+
+    A slice's encoded records (~2.4 MB for 1,000 OCSF events) crossed a 64 KiB pipe in
+    about 40 reads, each a GIL hand-off in the busy main process; a 1 MiB pipe takes a
+    few, and a 100,000-event run took about a tenth less wall time (alternating runs).
+    The pipes are the executor's private queues: anything missing or refused (another
+    OS, a lower ``/proc/sys/fs/pipe-max-size``) leaves the default.
+    """
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is None:
+        return
+    for queue in (getattr(pool, "_call_queue", None), getattr(pool, "_result_queue", None)):
+        reader = getattr(queue, "_reader", None)
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            fcntl.fcntl(reader.fileno(), set_size, PIPE_BYTES)  # type: ignore[union-attr]
 
 
 _child: dict[str, Normalizer] = {}

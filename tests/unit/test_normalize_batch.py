@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 from typing import Any
@@ -10,7 +11,7 @@ import orjson
 import pytest
 
 from connector.normalize import make_normalizer
-from connector.normalize.batch import MIN_CHILD_BATCH, Batches, normalize_all
+from connector.normalize.batch import MIN_CHILD_BATCH, PIPE_BYTES, Batches, normalize_all
 from connector.simulator import generate_events
 from connector.source.page import parse_page
 
@@ -113,3 +114,17 @@ def test_an_event_that_cannot_be_encoded_becomes_an_error_outcome() -> None:
 
     outcomes = normalize_all(Exploding(), [{"id": "ok"}, {"id": "bad"}])
     assert outcomes == [(b'{"id":"ok","class_uid":3004}', 3004), "ValueError: boom"]
+
+
+def test_the_pipes_to_and_from_the_child_hold_a_whole_mebibyte() -> None:
+    get_size = getattr(fcntl, "F_GETPIPE_SZ", None)
+    if get_size is None:
+        pytest.skip("pipe sizes are a Linux feature; elsewhere the default pipes are kept")
+    batches = Batches(make_normalizer("ocsf"), processes=1)
+    try:
+        pool = batches._pool
+        assert pool is not None
+        for queue in (pool._call_queue, pool._result_queue):  # type: ignore[attr-defined]
+            assert fcntl.fcntl(queue._reader.fileno(), get_size) >= PIPE_BYTES
+    finally:
+        batches.close()
