@@ -124,6 +124,22 @@ class Workspace:
     def logs(self) -> str:
         return "".join(p.read_text(errors="replace") for p in sorted(self.root.glob("run-*.log")))
 
+    def problems(self) -> list[str]:
+        """The messages of the connector's own WARNING and ERROR log lines (JSON logs)."""
+        found = []
+        for line in self.logs().splitlines():
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if (
+                isinstance(entry, dict)
+                and str(entry.get("logger", "")).startswith("connector")
+                and entry.get("level") in ("WARNING", "ERROR")
+            ):
+                found.append(str(entry.get("message", "")))
+        return found
+
     def published(self) -> int:
         """Events the runs so far logged as published (an empty window logs "published 0")."""
         return sum(int(n) for n in re.findall(r"published (\d+)", self.logs()))

@@ -90,7 +90,9 @@ def test_a_broker_down_for_20s_mid_run_loses_nothing_and_the_checkpoint_waits(
             lambda: set(keys(consume_all(kafka_broker.bootstrap, topic))) >= all_ids, timeout=300, every=5
         )
         assert terminate(proc) == 0
-    assert "Kafka did not acknowledge" in ws.logs() or "connecting to Kafka" in ws.logs()
+    # Reported in whichever words the producer's failure took: batches that expired, a flush
+    # that timed out, or a connection refused.
+    assert any("Kafka" in message for message in ws.problems()), ws.problems()
     records = consume_all(kafka_broker.bootstrap, topic)
     assert set(keys(records)) == all_ids
     assert len(records) - len(all_ids) <= BATCH_CAP  # at most the batch in flight when it went down
