@@ -33,9 +33,6 @@ PRODUCT: dict[str, Any] = {
 }
 CLOUD_PROVIDER = "OpenAI"
 PROFILES = ("cloud",)
-_MAX_SECONDS = INT64_MAX // 1000
-_MIN_SECONDS = -_MAX_SECONDS
-"""``effective_at`` within ±_MAX_SECONDS has milliseconds that fit OCSF's 64-bit timestamp."""
 _ENVELOPE_KEYS = frozenset({"id", "type", "effective_at", "object", "project", "actor"})
 
 
@@ -122,12 +119,11 @@ class OcsfNormalizer:
         event_type = _type(event)
         payload_key, payload = find_payload(event, event_type)
         observables: list[dict[str, Any]] = []
-        actor = event.get("actor")
-        if type(actor) is dict:
-            actor_fields, actor_user, found = self._actors(actor)
+        actor_fields: dict[str, Any] = {}
+        actor_user: dict[str, Any] | None = None
+        if "actor" in event:
+            actor_fields, actor_user, found = self._actors(event["actor"])
             observables.extend(found)
-        else:
-            actor_fields, actor_user = map_actor(event, observables)
 
         row = MAPPING.get(event_type)
         target = None
@@ -154,11 +150,7 @@ class OcsfNormalizer:
         # Everything built here is already clean (no nulls, no empty strings); only what
         # comes from the payload is cleaned, which keeps the walk to the raw parts.
         out: dict[str, Any] = dict(head)
-        effective_at = event.get("effective_at")
-        if type(effective_at) is int and _MIN_SECONDS <= effective_at <= _MAX_SECONDS:
-            out["time"] = effective_at * 1000  # the common case of _set_time, inline
-        else:
-            _set_time(out, effective_at)
+        _set_time(out, event.get("effective_at"))
         if event_type:
             out["message"] = event_type
         out["metadata"] = self._metadata_for(event, event_type)
@@ -239,7 +231,7 @@ def _metadata_base(org_id: str | None) -> dict[str, Any]:
 def _actor_parts(actor: Any) -> tuple[dict[str, Any], dict[str, Any] | None, tuple[dict[str, Any], ...]]:
     """``map_actor`` of one ``actor`` value, with the observables it found."""
     observables: list[dict[str, Any]] = []
-    fields, user = map_actor({"actor": actor}, observables)
+    fields, user = map_actor(actor, observables)
     return fields, user, tuple(observables)
 
 

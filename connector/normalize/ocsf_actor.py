@@ -14,13 +14,11 @@ SYSTEM_ACTOR: dict[str, Any] = {"app_name": "OpenAI"}
 ASN_MAX = 2**32 - 1
 
 
-def map_actor(
-    event: Mapping[str, Any], observables: list[dict[str, Any]]
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Translate ``event["actor"]`` into top-level OCSF attributes.
+def map_actor(actor: Any, observables: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Translate an event's ``actor`` (when it has one) into top-level OCSF attributes.
 
     Args:
-        event: The raw audit-log event.
+        actor: The raw ``actor`` value; ``None`` means OpenAI itself acted.
         observables: Observables found here are appended to it.
 
     Returns:
@@ -28,9 +26,6 @@ def map_actor(
         ``http_request`` and ``unmapped_actor`` (an actor we could not read, kept for
         ``unmapped``); ``user`` is the OCSF user who acted, or ``None``.
     """
-    if "actor" not in event:
-        return {}, None
-    actor = event["actor"]
     if actor is None:
         return {"actor": dict(SYSTEM_ACTOR)}, None
     if not is_mapping(actor):
