@@ -366,6 +366,9 @@ def _the_api_fails_for_good(live: Live, server: Any, timings: dict[str, float]) 
     live.true_in_prometheus(expr_of("OpenAIAuditPollStale", shortened=True))
     live.alert_in_state("OpenAIAuditPollStale", "firing", live_test="shortened", stream="default")
     timings["API down -> PollStale (shortened) firing"] = time.monotonic() - t0
+    # A poll already past its requests when the fault was set may still succeed once: the
+    # reference for "no later success" is taken once polls are known to fail.
+    failing = live.scrape()
 
     limit = READY_INTERVALS * POLL_INTERVAL + READY_SLACK
     assert wait_for(lambda: live.ready().status_code == 503, timeout=limit + 20, every=0.5)
@@ -380,7 +383,7 @@ def _the_api_fails_for_good(live: Live, server: Any, timings: dict[str, float]) 
     during = live.scrape()
     for stream in ("default", "tenant"):
         last = during.value("connector_last_successful_poll_timestamp_seconds", stream=stream)
-        assert last == before.value("connector_last_successful_poll_timestamp_seconds", stream=stream)
+        assert last == failing.value("connector_last_successful_poll_timestamp_seconds", stream=stream)
     live.check_metrics(during.text)
 
 
