@@ -8,7 +8,8 @@
 
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
-# ---- build: pinned build tools, the pinned and hashed runtime dependencies, the project's wheel
+# ---- build: a C compiler and pinned build tools, the pinned and hashed runtime dependencies, the
+# project's wheel (its normalizer compiled with mypyc, setup.py)
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -16,9 +17,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 COPY docker/ docker/
-RUN sh docker/steps.sh tools /opt/build-tools \
+RUN sh docker/steps.sh compiler \
+ && sh docker/steps.sh tools /opt/build-tools \
  && sh docker/steps.sh deps /opt/build-tools /opt/connector
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY connector/ connector/
 RUN sh docker/steps.sh wheel /opt/build-tools /src /tmp/dist \
  && sh docker/steps.sh app /opt/build-tools /opt/connector /tmp/dist

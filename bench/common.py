@@ -413,6 +413,12 @@ def _java() -> str:
     return out.splitlines()[0].strip() if out else "unknown"
 
 
+def _normalizer_build() -> str:
+    from connector.normalize import native
+
+    return native.summary()
+
+
 def machine_facts() -> list[tuple[str, str]]:
     """What the figures were measured on."""
     versions = []
@@ -426,6 +432,7 @@ def machine_facts() -> list[tuple[str, str]]:
         ("OS", f"{platform.system()} {platform.release()}"),
         ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("packages", ", ".join(versions)),
+        ("normalizer", _normalizer_build()),
         ("Java (Kafka broker)", _java()),
         ("commit", _git_commit()),
     ]

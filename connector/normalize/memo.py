@@ -50,10 +50,8 @@ class JsonMemo(Generic[T]):
             self._entries[key] = result
         return result
 
-    def __getstate__(self) -> Callable[[Any], T]:
-        # A normalizer is pickled into its worker processes: send the function, not the entries.
-        return self._compute
-
-    def __setstate__(self, compute: Callable[[Any], T]) -> None:
-        self._compute = compute
-        self._entries = {}
+    def __reduce__(self) -> tuple[type[JsonMemo[T]], tuple[Callable[[Any], T]]]:
+        # A normalizer is pickled into its worker processes: send the function, not the
+        # entries. (__reduce__ rather than __getstate__: it also works when mypyc compiles
+        # this class, whose instances have no __dict__ for the default protocol.)
+        return type(self), (self._compute,)
