@@ -6,7 +6,7 @@ import functools
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from connector.normalize import ocsf_enums as enums
 from connector.normalize.clean import (
@@ -33,6 +33,7 @@ PRODUCT: dict[str, Any] = {
 }
 CLOUD_PROVIDER = "OpenAI"
 PROFILES = ("cloud",)
+_SMALL_INT_MAX: Final = 4_611_686_018_427_387_903  # 2**62 - 1: compiled code keeps such ints unboxed
 _ENVELOPE_KEYS = frozenset({"id", "type", "effective_at", "object", "project", "actor"})
 
 
@@ -107,7 +108,8 @@ class OcsfNormalizer:
     def normalize(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Return the OCSF document for ``event`` (see the class docstring)."""
         try:
-            return self._normalize(event)
+            # Typed as a dict below: compiled (mypyc), dict lookups take the fast path.
+            return self._normalize(event if type(event) is dict else dict(event))
         except Exception:
             # A bug here must not stop the pipeline: emit the generic form instead.
             log.exception(
@@ -115,8 +117,8 @@ class OcsfNormalizer:
             )
             return self._fallback(event)
 
-    def _normalize(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        event_type = _type(event)
+    def _normalize(self, event: dict[str, Any]) -> dict[str, Any]:
+        event_type = _type(event.get("type"))
         payload_key, payload = find_payload(event, event_type)
         observables: list[dict[str, Any]] = []
         actor_fields: dict[str, Any] = {}
@@ -153,7 +155,7 @@ class OcsfNormalizer:
         _set_time(out, event.get("effective_at"))
         if event_type:
             out["message"] = event_type
-        out["metadata"] = self._metadata_for(event, event_type)
+        out["metadata"] = self._metadata_for(as_str(event.get("id")), event_type)
         if event_type.endswith(".failed"):
             _failure(out, payload)
         else:
@@ -188,9 +190,8 @@ class OcsfNormalizer:
         out["raw_data"] = dumps_raw(event)
         return out
 
-    def _metadata_for(self, event: Mapping[str, Any], event_type: str) -> dict[str, Any]:
+    def _metadata_for(self, uid: str | None, event_type: str) -> dict[str, Any]:
         metadata = dict(self._metadata_base)
-        uid = event_id(event)
         if uid is not None:
             metadata["uid"] = uid
         if event_type:
@@ -199,12 +200,12 @@ class OcsfNormalizer:
 
     def _fallback(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """The smallest valid Entity Management event, built from the envelope only."""
-        event_type = _type(event)
+        event_type = _type(event.get("type"))
         prefix = event_type.rpartition(".")[0] or event_type or "unknown"
         out = _head(enums.ENTITY_MANAGEMENT, *enums.verb_activity(event_type))
         out["time"] = _epoch_ms(event.get("effective_at"))
         out["message"] = event_type
-        out["metadata"] = self._metadata_for(event, event_type)
+        out["metadata"] = self._metadata_for(event_id(event), event_type)
         out["cloud"] = _cloud_for(self._org_id, None)
         out["entity"] = {"name": prefix, "type": prefix, "type_id": 99}
         document: dict[str, Any] = clean(out) or {}
@@ -259,8 +260,8 @@ def _entity_args(row: MappingRow, payload: Any) -> tuple[str, int, Any, str]:
     return row.entity_type, row.entity_type_id, payload, row.entity_type
 
 
-def _type(event: Mapping[str, Any]) -> str:
-    value = event.get("type")
+def _type(value: Any) -> str:
+    """The event's ``type`` value as text."""
     return value if type(value) is str else str(value)
 
 
@@ -284,7 +285,10 @@ def _scalar_text(value: Any) -> str | None:
 
 def _set_time(out: dict[str, Any], effective_at: Any) -> None:
     millis = _epoch_ms(effective_at)
-    out["time"] = millis if INT64_MIN <= millis <= INT64_MAX else str(millis)
+    # The first test answers the common case without boxing when compiled; the second
+    # is the exact int64 range.
+    small = -_SMALL_INT_MAX <= millis <= _SMALL_INT_MAX
+    out["time"] = millis if small or INT64_MIN <= millis <= INT64_MAX else str(millis)
 
 
 def _epoch_ms(effective_at: Any) -> int:
