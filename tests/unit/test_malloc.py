@@ -25,10 +25,10 @@ def no_operator_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
 
 
-def test_two_arenas_and_a_fixed_mmap_threshold() -> None:
+def test_two_arenas_and_glibcs_own_mmap_threshold() -> None:
     libc = FakeLibc()
     assert malloc.tune_malloc(libc)  # type: ignore[arg-type]
-    assert libc.calls == [(malloc.M_ARENA_MAX, 2), (malloc.M_MMAP_THRESHOLD, 128 * 1024)]
+    assert libc.calls == [(malloc.M_ARENA_MAX, 2)]
 
 
 @pytest.mark.parametrize("variable", ["MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_"])
