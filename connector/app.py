@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from connector import __version__
 from connector.checkpoint import CheckpointStore
 from connector.checkpoint.delivered import DeliveredIndex
 from connector.checkpoint.lock import WriterLock
@@ -17,7 +18,7 @@ from connector.delivery import Delivery, PublishThenCommit
 from connector.drift import SchemaDrift
 from connector.errors import ConfigError
 from connector.metrics import Metrics
-from connector.normalize import make_normalizer
+from connector.normalize import make_normalizer, native
 from connector.pipeline import Pipeline
 from connector.runner import Runner, build_streams
 from connector.server import Health, MetricsServer
@@ -130,6 +131,7 @@ def build_app(
     metrics = metrics or Metrics.default()
     health = Health(poll_interval=settings.poll.interval, ready_intervals=settings.metrics.ready_intervals)
     normalizer = make_normalizer(settings.output.format, org_id=settings.openai.organization_id)
+    log.info("connector %s, %s normalizer %s", __version__, normalizer.format, native.summary())
     store = make_store(settings)
     client = AuditLogClient(settings.openai, metrics=metrics, stop=stop)
     delivery = make_delivery(settings, store, metrics=metrics, stop=stop)

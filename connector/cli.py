@@ -165,13 +165,11 @@ def _install_signals(stop: threading.Event) -> None:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from connector.app import build_app
-    from connector.normalize.native import summary as native_summary
 
     stop = threading.Event()
     _install_signals(stop)
     app = build_app(settings, stop=stop)
     try:
-        log.info("connector %s, normalizer %s", __version__, native_summary())
         if app.server is not None:
             log.info("metrics on http://%s:%d/metrics", settings.metrics.host, app.server.port)
         app.runner.run(once=args.once)

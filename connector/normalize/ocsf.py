@@ -155,7 +155,7 @@ class OcsfNormalizer:
         _set_time(out, event.get("effective_at"))
         if event_type:
             out["message"] = event_type
-        out["metadata"] = self._metadata_for(as_str(event.get("id")), event_type)
+        out["metadata"] = self._metadata_for(event_id(event), event_type)
         if event_type.endswith(".failed"):
             _failure(out, payload)
         else:
