@@ -9,6 +9,7 @@ extended.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -34,6 +35,11 @@ MAX_LABELS = 100  # distinct unknown types kept as label values; later ones coun
 _KNOWN_EXAMPLE_KEYS = {"api_key.updated": frozenset({"data"})}
 
 
+Finding = tuple[str, str, str]
+"""``(kind, event_type, name)``: ``("type", t, t)`` for an unknown type, ``("key", t, "t:key")`` for a key."""
+
+
+@functools.cache
 def _documented_keys() -> dict[str, frozenset[str]]:
     """Payload keys per type, for the types whose payload the spec documents."""
     keys: dict[str, frozenset[str]] = {}
@@ -44,38 +50,51 @@ def _documented_keys() -> dict[str, frozenset[str]]:
     return keys
 
 
+def find_drift(events: Iterable[Event]) -> list[Finding]:
+    """The unknown types and undocumented payload keys in ``events``; cheap for the usual event.
+
+    A pure function, so it runs where the decoded events are: in the normalizer
+    process for a slice normalized there (connector.normalize.batch).
+    """
+    documented = _documented_keys()
+    found: list[Finding] = []
+    for event in events:
+        event_type = event.get("type")
+        if not isinstance(event_type, str):
+            continue
+        if event_type not in KNOWN_TYPES:
+            found.append(("type", event_type, event_type))
+            continue
+        keys = documented.get(event_type)
+        payload = event.get(event_type)
+        if keys is None or not isinstance(payload, dict) or keys.issuperset(payload):
+            continue
+        found.extend(("key", event_type, f"{event_type}:{key}") for key in payload.keys() - keys)
+    return found
+
+
 class SchemaDrift:
     """Notices unknown types and keys; remembers them in ``path``."""
 
     def __init__(self, path: Path, metrics: Metrics) -> None:
         self.path = path
         self._metrics = metrics
-        self._documented = _documented_keys()
         self._lock = threading.Lock()
         self.seen = load_drift(path)
         self._labels: set[str] = set(list(self.seen["types"])[:MAX_LABELS])
 
     def observe(self, events: Iterable[Event]) -> None:
-        """Check a batch; cheap for known types with known keys (the usual case)."""
+        """Check a batch of events."""
+        self.record(find_drift(events))
+
+    def record(self, findings: Iterable[Finding]) -> None:
+        """Count what ``find_drift`` found; log and remember what is new."""
         new: list[tuple[str, str]] = []
-        for event in events:
-            event_type = event.get("type")
-            if not isinstance(event_type, str):
-                continue
-            if event_type not in KNOWN_TYPES:
-                self._count("type", event_type)
-                if event_type not in self.seen["types"]:
-                    new.append(("types", event_type))
-                continue
-            documented = self._documented.get(event_type)
-            payload = event.get(event_type)
-            if documented is None or not isinstance(payload, dict) or documented.issuperset(payload):
-                continue
-            for key in payload.keys() - documented:
-                self._count("key", event_type)
-                name = f"{event_type}:{key}"
-                if name not in self.seen["keys"]:
-                    new.append(("keys", name))
+        for kind, event_type, name in findings:
+            self._count(kind, event_type)
+            bucket = "types" if kind == "type" else "keys"
+            if name not in self.seen[bucket]:
+                new.append((bucket, name))
         if new:
             self._remember(new)
 

@@ -28,19 +28,6 @@ class Window:
         return self.end - self.start
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page of ``GET /organization/audit_logs``."""
-
-    events: list[Event]
-    has_more: bool
-    last_id: str | None
-    server_time: float | None = None
-    request_id: str | None = None
-    body: bytes = b""
-    """The response body the events were decoded from."""
-
-
 class OutputRecord(NamedTuple):
     """One normalized event, serialized, ready for a sink.
 

@@ -33,7 +33,7 @@ from connector.progress import BackfillProgress, is_backfill
 from connector.server import Health
 from connector.slicer import Slice, Slicer, TooDense
 from connector.source.client import AuditLogClient, AuditQuery
-from connector.source.page import is_valid_event
+from connector.source.page import EventRef, is_valid_event, is_valid_ref, pick_events
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ class Pipeline:
     ) -> Slice | TooDense:
         """Fetch every page of ``window``; stop early when it holds too many new events to keep."""
         seen: set[str] = set()
-        events: list[Event] = []
+        events: list[EventRef] = []
         invalid: list[Event] = []
         fetched = 0
         fetched_types: Tally[str] = Tally()
@@ -263,27 +263,30 @@ class Pipeline:
                 raise Stopped
             self._health.beat()
             bodies.append(page.body)
-            fetched += len(page.events)
+            fetched += len(page.refs)
             now = time.time()
             lags: list[float] = []
-            for event in page.events:
-                label = type_label(event.get("type"))
+            broken = False
+            for ref in page.refs:
+                label = type_label(ref.type)
                 fetched_types[label] += 1
-                if not is_valid_event(event):
-                    invalid.append(event)
+                if not is_valid_ref(ref):
+                    broken = True
                     continue
-                event_id = event["id"]
+                event_id = ref.id
                 if event_id in delivered or event_id in seen:
                     duplicate_types[label] += 1
                     continue
                 seen.add(event_id)
-                events.append(event)
-                lags.append(max(0.0, now - event["effective_at"]))
+                events.append(ref)
+                lags.append(max(0.0, now - ref.effective_at))
+            if broken:  # dead-lettered whole: this page's events are decoded in full
+                invalid.extend(event for event in page.events if not is_valid_event(event))
             observe_many(self._metrics.delivery_lag, lags)
             self._metrics.batch_in_flight.set(len(events))
             if split and len(events) > self._slice_cap:
                 self._metrics.batch_in_flight.set(0)
-                times = [e["effective_at"] for e in events]
+                times = [e.effective_at for e in events]
                 return TooDense(len(events), max(times) - min(times) + 1)
         self._metrics.count_types(self._metrics.events_fetched, stream.name, fetched_types)
         self._metrics.count_types(self._metrics.events_deduplicated, stream.name, duplicate_types)
@@ -293,7 +296,8 @@ class Pipeline:
             events=events,
             invalid=invalid,
             fetched=fetched,
-            normalized=self._batches.submit(events, bodies),
+            bodies=bodies,
+            normalized=self._batches.submit([e.id for e in events], bodies),
         )
 
     def _deliver(
@@ -308,8 +312,6 @@ class Pipeline:
     ) -> Checkpoint:
         """Normalize, publish, dead-letter, then commit the next checkpoint."""
         events = collected.events
-        if self._drift is not None:
-            self._drift.observe(events)
         records, dead = self._normalize(stream, collected)
         dead.extend(
             (stream.name, "invalid_event", "event lacks a string id or an integer effective_at", e)
@@ -327,7 +329,7 @@ class Pipeline:
             recent = {k: v for k, v in checkpoint.recent_ids.items() if v >= floor}
             # Events are in time order: only the tail from the floor on is recent.
             tail = bisect.bisect_left(events, floor, key=_effective_at)
-            recent.update((e["id"], e["effective_at"]) for e in events[tail:])
+            recent.update((e.id, e.effective_at) for e in events[tail:])
             next_checkpoint = replace(next_checkpoint, watermark=watermark, recent_ids=recent)
         if plan is not None:
             next_checkpoint = replace(next_checkpoint, backfill=plan)
@@ -335,15 +337,16 @@ class Pipeline:
 
         def rejected(rejections: list[Rejection]) -> None:
             refused.extend(rejections)
-            by_id = {e["id"]: e for e in events}
+            keys = [r.record.key for r in rejections]
+            whole = pick_events(collected.bodies, keys)
             self._write_dead_letters(
-                [(stream.name, r.reason, r.detail, by_id.get(r.record.key, r.record.key)) for r in rejections]
+                [(stream.name, r.reason, r.detail, e) for r, e in zip(rejections, whole, strict=True)]
             )
 
         self._commit(next_checkpoint, records, rejected)
         self._count_published(stream, records, refused)
         if self._index is not None:
-            self._index.add(stream.name, ((e["id"], e["effective_at"]) for e in events), now=int(time.time()))
+            self._index.add(stream.name, ((e.id, e.effective_at) for e in events), now=int(time.time()))
         published = len(records) - len(refused)
         log.info(
             "stream %s: window [%s, %s) fetched %d, published %d, dead-lettered %d",
@@ -368,17 +371,27 @@ class Pipeline:
     def _normalize(
         self, stream: Stream, collected: Slice
     ) -> tuple[list[OutputRecord], list[tuple[str, str, str, Any]]]:
+        """The slice's records, and its events that could not be normalized; notes schema drift."""
         records: list[OutputRecord] = []
-        dead: list[tuple[str, str, str, Any]] = []
+        failed: list[tuple[EventRef, str]] = []
         events = collected.events
-        for event, outcome in zip(events, self._batches.outcomes(events, collected.normalized), strict=True):
+        ids = [e.id for e in events]
+        outcomes, drift = self._batches.normalized(ids, collected.bodies, collected.normalized)
+        if self._drift is not None:
+            self._drift.record(drift)
+        for event, outcome in zip(events, outcomes, strict=True):
             if isinstance(outcome, str):
-                dead.append((stream.name, "normalize_error", outcome, event))
+                failed.append((event, outcome))
                 continue
             value, class_uid = outcome
-            records.append(
-                OutputRecord(event["id"], value, str(event.get("type")), event["effective_at"], class_uid)
-            )
+            records.append(OutputRecord(event.id, value, str(event.type), event.effective_at, class_uid))
+        if not failed:
+            return records, []
+        whole = pick_events(collected.bodies, [event.id for event, _ in failed])
+        dead = [
+            (stream.name, "normalize_error", error, event)
+            for (_, error), event in zip(failed, whole, strict=True)
+        ]
         return records, dead
 
     def _commit(
@@ -430,12 +443,12 @@ class Pipeline:
         raise AssertionError(f"a checkpoint-only commit had {len(rejections)} rejected records")
 
 
-def _order(event: Event) -> tuple[int, str]:
-    return event["effective_at"], event["id"]
+def _order(event: EventRef) -> tuple[int, str]:
+    return event.effective_at, event.id
 
 
-def _effective_at(event: Event) -> int:
-    return event["effective_at"]  # type: ignore[no-any-return]
+def _effective_at(event: EventRef) -> int:
+    return event.effective_at  # type: ignore[no-any-return]
 
 
 def _iso(ts: int) -> str:

@@ -20,11 +20,12 @@ import logging
 from collections import deque
 from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connector.config import PollSettings
 from connector.models import Event, Window
-from connector.normalize.batch import Outcome
+from connector.normalize.batch import Normalized
+from connector.source.page import EventRef
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,13 @@ class Slice:
     """What one window yielded: new events to deliver, and unusable ones to dead-letter."""
 
     window: Window
-    events: list[Event]
+    events: list[EventRef]
+    """The new events, in time order, as read by the main process; ``bodies`` holds them whole."""
     invalid: list[Event]
     fetched: int
-    normalized: Future[list[Outcome]] | None = None
+    bodies: list[bytes] = field(default_factory=list)
+    """The bodies of the pages read, which hold every event of ``events``."""
+    normalized: Future[Normalized] | None = None
     """The events already on their way through a normalizer process, if they are."""
 
 

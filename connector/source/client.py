@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -32,8 +31,8 @@ from connector.errors import (
     TlsError,
 )
 from connector.metrics import Metrics
-from connector.models import Page, Window
-from connector.source.page import is_valid_event, parse_page
+from connector.models import Window
+from connector.source.page import EventRef, Page, is_valid_ref, parse_page
 from connector.source.ratelimit import RateLimiter
 from connector.tls import is_tls_verification_failure, verify_setting
 
@@ -275,7 +274,7 @@ class AuditLogClient:
             except ValueError as exc:
                 self._metrics.api_retries.labels(reason="malformed").inc()
                 raise SourceUnavailable(f"malformed response (request {request_id}): {exc}") from exc
-            self.clock.observe(server_time, _newest(page.events))
+            self.clock.observe(server_time, _newest(page.refs))
             return page
         self.clock.observe(server_time)
         message = redact(_api_message(response), self._secret)
@@ -305,12 +304,12 @@ def _headers(secret: str | None) -> dict[str, str]:
     return headers
 
 
-def _newest(events: list[dict[str, Any]]) -> int:
+def _newest(refs: list[EventRef]) -> int:
     """The newest ``effective_at`` among valid events, 0 if none (the clock's lower bound)."""
     newest = 0
-    for event in events:
-        at = event.get("effective_at")
-        if type(at) is int and at > newest and is_valid_event(event):
+    for ref in refs:
+        at = ref.effective_at
+        if type(at) is int and at > newest and is_valid_ref(ref):
             newest = at
     return newest
 

@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
+from connector.drift import find_drift
 from connector.normalize import make_normalizer
-from connector.normalize.batch import MIN_CHILD_BATCH, PIPE_BYTES, Batches, normalize_all
+from connector.normalize.batch import MIN_CHILD_BATCH, PIPE_BYTES, Batches, Normalized, normalize_all
 from connector.simulator import generate_events
 from connector.source.page import parse_page
 
@@ -21,6 +22,14 @@ def _events(count: int) -> list[dict[str, Any]]:
         orjson.loads(orjson.dumps(e))
         for e in generate_events(count, start=1_700_000_000, end=1_700_100_000, seed=5)
     ]
+
+
+def _ids(events: list[dict[str, Any]]) -> list[str]:
+    return [e["id"] for e in events]
+
+
+def _expected(normalizer: Any, events: list[dict[str, Any]]) -> Normalized:
+    return normalize_all(normalizer, events), find_drift(events)
 
 
 def _bodies(events: list[dict[str, Any]], per_page: int = 100) -> list[bytes]:
@@ -40,9 +49,10 @@ def test_a_child_process_returns_exactly_what_the_main_process_would(fmt: str) -
     events = _events(MIN_CHILD_BATCH + 50)
     batches = Batches(normalizer, processes=1)
     try:
-        pending = batches.submit(events, _bodies(events))
+        bodies = _bodies(events)
+        pending = batches.submit(_ids(events), bodies)
         assert pending is not None, "a slice this large goes to the child"
-        assert batches.outcomes(events, pending) == normalize_all(normalizer, events)
+        assert batches.normalized(_ids(events), bodies, pending) == _expected(normalizer, events)
     finally:
         batches.close()
 
@@ -52,8 +62,9 @@ def test_small_slices_stay_in_the_main_process() -> None:
     batches = Batches(normalizer, processes=1)
     try:
         events = _events(MIN_CHILD_BATCH - 1)
-        assert batches.submit(events, _bodies(events)) is None
-        assert batches.outcomes(events, None) == normalize_all(normalizer, events)
+        bodies = _bodies(events)
+        assert batches.submit(_ids(events), bodies) is None
+        assert batches.normalized(_ids(events), bodies, None) == _expected(normalizer, events)
     finally:
         batches.close()
 
@@ -76,9 +87,24 @@ def test_the_child_picks_the_events_the_pipeline_kept_from_odd_pages() -> None:
     assert "\ufffd" in wanted[-1]["note"], "the last page was read leniently"
     batches = Batches(normalizer, processes=1)
     try:
-        pending = batches.submit(wanted, bodies)
+        pending = batches.submit(_ids(wanted), bodies)
         assert pending is not None
-        assert batches.outcomes(wanted, pending) == normalize_all(normalizer, wanted)
+        assert batches.normalized(_ids(wanted), bodies, pending) == _expected(normalizer, wanted)
+    finally:
+        batches.close()
+
+
+def test_the_child_reports_the_schema_drift_of_its_events() -> None:
+    normalizer = make_normalizer("ocsf")
+    events = _events(MIN_CHILD_BATCH)
+    events[7] = dict(events[7], type="brand.new_type")
+    bodies = _bodies(events)
+    batches = Batches(normalizer, processes=1)
+    try:
+        pending = batches.submit(_ids(events), bodies)
+        assert pending is not None
+        _, drift = batches.normalized(_ids(events), bodies, pending)
+        assert ("type", "brand.new_type", "brand.new_type") in drift
     finally:
         batches.close()
 
@@ -89,16 +115,16 @@ def test_a_killed_child_means_the_slice_is_normalized_here_not_lost() -> None:
     batches = Batches(normalizer, processes=1)
     try:
         bodies = _bodies(events)
-        first = batches.submit(events, bodies)
+        ids = _ids(events)
+        first = batches.submit(ids, bodies)
         assert first is not None
-        batches.outcomes(events, first)  # the child is up
+        batches.normalized(ids, bodies, first)  # the child is up
         assert batches._pool is not None
         for pid in list(batches._pool._processes):  # type: ignore[union-attr]
             os.kill(pid, signal.SIGKILL)
-        pending = batches.submit(events, bodies)
-        outcomes = batches.outcomes(events, pending)
-        assert outcomes == normalize_all(normalizer, events)
-        assert batches.submit(events, bodies) is None, "a broken pool is not used again"
+        pending = batches.submit(ids, bodies)
+        assert batches.normalized(ids, bodies, pending) == _expected(normalizer, events)
+        assert batches.submit(ids, bodies) is None, "a broken pool is not used again"
     finally:
         batches.close()
 

@@ -17,10 +17,11 @@ from connector.deadletter.file import DeadLetterFile
 from connector.delivery import PublishThenCommit
 from connector.errors import SinkUnavailable
 from connector.metrics import Metrics
-from connector.models import Checkpoint, OutputRecord, Page, Rejection, Window
+from connector.models import Checkpoint, OutputRecord, Rejection, Window
 from connector.normalize.raw import RawNormalizer
 from connector.pipeline import Pipeline, Stream
 from connector.source.client import AuditQuery
+from connector.source.page import Page
 
 STREAM = Stream("default", AuditQuery())
 
@@ -43,7 +44,7 @@ class FakeSource:
         for i in range(0, max(len(hits), 1), self.limit):
             chunk = hits[i : i + self.limit]
             more = i + self.limit < len(hits)
-            yield Page(chunk, more, chunk[-1]["id"] if chunk else None)
+            yield Page.of(chunk, more, chunk[-1]["id"] if chunk else None)
 
 
 class ListSink:
@@ -192,7 +193,7 @@ def test_an_event_without_id_or_time_is_dead_lettered(tmp_path: Path) -> None:
     broken = {"type": "login.failed", "effective_at": 1002}
 
     def pages(query: AuditQuery, window: Window) -> Iterator[Page]:
-        yield Page([events[0], broken], False, None)
+        yield Page.of([events[0], broken], False, None)
 
     source.iter_window = pages  # type: ignore[method-assign]
     pipeline.catch_up(STREAM, pipeline.start_checkpoint(STREAM, 1000), 1100)

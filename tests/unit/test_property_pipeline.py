@@ -25,10 +25,11 @@ from connector.config import PollSettings
 from connector.deadletter.file import DeadLetterFile
 from connector.delivery import PublishThenCommit
 from connector.metrics import Metrics
-from connector.models import OutputRecord, Page, Rejection, Window
+from connector.models import OutputRecord, Rejection, Window
 from connector.normalize import make_normalizer
 from connector.pipeline import Pipeline, Stream
 from connector.source.client import AuditQuery
+from connector.source.page import Page
 from tests.unit.ocsf_validation import ocsf_errors
 
 scalars = st.one_of(
@@ -78,7 +79,7 @@ class OnePage:
         self.events = events
 
     def iter_window(self, query: AuditQuery, window: Window) -> Iterator[Page]:
-        yield Page(list(self.events), False, None)
+        yield Page.of(list(self.events), False, None)
 
 
 class ListSink:
