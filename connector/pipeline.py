@@ -14,40 +14,28 @@ import logging
 import threading
 import time
 from collections import Counter as Tally
-from collections.abc import Container
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from connector.checkpoint import CheckpointStore
 from connector.checkpoint.delivered import DeliveredIndex
+from connector.collect import Collector, Stopped, Stream
 from connector.config import PollSettings
 from connector.deadletter import DeadLetter, Entry
 from connector.delivery import Delivery, RejectionHandler
 from connector.drift import SchemaDrift
 from connector.errors import RetriableError
-from connector.metrics import Metrics, observe_many, type_label
-from connector.models import BackfillPlan, Checkpoint, Event, OutputRecord, Rejection, Window
+from connector.metrics import Metrics
+from connector.models import BackfillPlan, Checkpoint, OutputRecord, Rejection
 from connector.normalize import Normalizer
 from connector.normalize.batch import Batches
 from connector.progress import BackfillProgress, is_backfill
 from connector.server import Health
-from connector.slicer import Slice, Slicer, TooDense
-from connector.source.client import AuditLogClient, AuditQuery
-from connector.source.page import EventRef, is_valid_event, is_valid_ref, pick_events
+from connector.slicer import Slice, Slicer
+from connector.source.client import AuditLogClient
+from connector.source.page import EventRef, first_copies, pick_events
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Stream:
-    """One independently checkpointed read of the audit log."""
-
-    name: str
-    query: AuditQuery
-
-
-class Stopped(Exception):
-    """Raised inside a fetch when a stop was requested; nothing was published."""
 
 
 class Pipeline:
@@ -85,7 +73,14 @@ class Pipeline:
         self._stop = stop
         self._overlap = int(poll.overlap)
         # A slice is abandoned and split when it holds this many new events.
-        self._slice_cap = poll.slice_events * 2
+        self._collector = Collector(
+            client=client,
+            batches=self._batches,
+            metrics=metrics,
+            health=self._health,
+            stop=stop,
+            slice_cap=poll.slice_events * 2,
+        )
         self._slicer = Slicer(poll, workers=workers)
 
     # -- steady state and catch-up ---------------------------------------------------
@@ -113,7 +108,7 @@ class Pipeline:
         delivered = checkpoint.recent_ids
 
         slices = self._slicer.slices(
-            functools.partial(self._collect, stream, delivered),
+            functools.partial(self._collector.collect, stream, delivered),
             checkpoint.watermark,
             target_end,
             lead=self._overlap,
@@ -162,7 +157,7 @@ class Pipeline:
             return checkpoint
 
         length = int(checkpoint.slice_seconds or self._poll.max_slice)
-        collect = functools.partial(self._collect, stream, {})
+        collect = functools.partial(self._collector.collect, stream, {})
         slices = self._slicer.slices(collect, plan.next, plan.end, lead=0, length=length)
         progress = self._progress(stream, plan.start, plan.end, covered_until=plan.next)
         try:
@@ -212,7 +207,7 @@ class Pipeline:
         found = 0
 
         length = int(checkpoint.slice_seconds or self._poll.max_slice)
-        collect = functools.partial(self._collect, stream, delivered)
+        collect = functools.partial(self._collector.collect, stream, delivered)
         slices = self._slicer.slices(collect, since, until, lead=0, length=length)
         try:
             for collected, _ in slices:
@@ -245,60 +240,7 @@ class Pipeline:
         self._commit(checkpoint)
         return checkpoint
 
-    # -- the three steps ------------------------------------------------------------------
-
-    def _collect(
-        self, stream: Stream, delivered: Container[str], window: Window, split: bool
-    ) -> Slice | TooDense:
-        """Fetch every page of ``window``; stop early when it holds too many new events to keep."""
-        seen: set[str] = set()
-        events: list[EventRef] = []
-        invalid: list[Event] = []
-        fetched = 0
-        fetched_types: Tally[str] = Tally()
-        duplicate_types: Tally[str] = Tally()
-        bodies: list[bytes] = []
-        for page in self._client.iter_window(stream.query, window):
-            if self._stop.is_set():
-                raise Stopped
-            self._health.beat()
-            bodies.append(page.body)
-            fetched += len(page.refs)
-            now = time.time()
-            lags: list[float] = []
-            broken = False
-            for ref in page.refs:
-                label = type_label(ref.type)
-                fetched_types[label] += 1
-                if not is_valid_ref(ref):
-                    broken = True
-                    continue
-                event_id = ref.id
-                if event_id in delivered or event_id in seen:
-                    duplicate_types[label] += 1
-                    continue
-                seen.add(event_id)
-                events.append(ref)
-                lags.append(max(0.0, now - ref.effective_at))
-            if broken:  # dead-lettered whole: this page's events are decoded in full
-                invalid.extend(event for event in page.events if not is_valid_event(event))
-            observe_many(self._metrics.delivery_lag, lags)
-            self._metrics.batch_in_flight.set(len(events))
-            if split and len(events) > self._slice_cap:
-                self._metrics.batch_in_flight.set(0)
-                times = [e.effective_at for e in events]
-                return TooDense(len(events), max(times) - min(times) + 1)
-        self._metrics.count_types(self._metrics.events_fetched, stream.name, fetched_types)
-        self._metrics.count_types(self._metrics.events_deduplicated, stream.name, duplicate_types)
-        events.sort(key=_order)
-        return Slice(
-            window=window,
-            events=events,
-            invalid=invalid,
-            fetched=fetched,
-            bodies=bodies,
-            normalized=self._batches.submit([e.id for e in events], bodies),
-        )
+    # -- normalize, publish, commit ------------------------------------------------------
 
     def _deliver(
         self,
@@ -337,10 +279,9 @@ class Pipeline:
 
         def rejected(rejections: list[Rejection]) -> None:
             refused.extend(rejections)
-            keys = [r.record.key for r in rejections]
-            whole = pick_events(collected.bodies, keys)
+            whole = first_copies(collected.bodies)
             self._write_dead_letters(
-                [(stream.name, r.reason, r.detail, e) for r, e in zip(rejections, whole, strict=True)]
+                [(stream.name, r.reason, r.detail, whole.get(r.record.key, r.record.key)) for r in rejections]
             )
 
         self._commit(next_checkpoint, records, rejected)
@@ -441,10 +382,6 @@ class Pipeline:
     @staticmethod
     def _unexpected_rejection(rejections: list[Rejection]) -> None:
         raise AssertionError(f"a checkpoint-only commit had {len(rejections)} rejected records")
-
-
-def _order(event: EventRef) -> tuple[int, str]:
-    return event.effective_at, event.id
 
 
 def _effective_at(event: EventRef) -> int:

@@ -14,11 +14,12 @@ import time
 from dataclasses import dataclass, field, replace
 
 from connector.catalogue import is_tenant_scoped
+from connector.collect import Stream
 from connector.config import Settings
 from connector.errors import AuthError, RetriableError, SinkUnavailable
 from connector.metrics import Metrics
 from connector.models import Checkpoint, Window
-from connector.pipeline import Pipeline, Stream
+from connector.pipeline import Pipeline
 from connector.server import Health
 from connector.source.client import AuditLogClient, AuditQuery
 

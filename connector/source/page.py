@@ -159,12 +159,18 @@ def pick_events(bodies: Iterable[bytes], ids: Iterable[str]) -> list[Event]:
     all it hands on, to a normalizer process or to this function in its own process.
     Raises ``KeyError`` for an id no body holds.
     """
+    first = first_copies(bodies)
+    return [first[event_id] for event_id in ids]
+
+
+def first_copies(bodies: Iterable[bytes]) -> dict[str, Event]:
+    """Every usable event of ``bodies`` by id, the first copy of each (as the pipeline keeps it)."""
     first: dict[str, Event] = {}
     for body in bodies:
         for event in decode_body(body, warn=False)["data"]:  # parse_page checked the envelope
             if is_valid_event(event):
                 first.setdefault(event["id"], event)
-    return [first[event_id] for event_id in ids]
+    return first
 
 
 def is_valid_event(event: dict[str, Any]) -> bool:

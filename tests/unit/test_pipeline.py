@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from connector.checkpoint.memory import MemoryCheckpointStore
+from connector.collect import Stream
 from connector.config import PollSettings
 from connector.deadletter.file import DeadLetterFile
 from connector.delivery import PublishThenCommit
@@ -19,7 +20,7 @@ from connector.errors import SinkUnavailable
 from connector.metrics import Metrics
 from connector.models import Checkpoint, OutputRecord, Rejection, Window
 from connector.normalize.raw import RawNormalizer
-from connector.pipeline import Pipeline, Stream
+from connector.pipeline import Pipeline
 from connector.source.client import AuditQuery
 from connector.source.page import Page
 
@@ -87,9 +88,15 @@ def ev(i: int, t: int, type_: str = "login.succeeded") -> dict[str, Any]:
 
 
 def build(
-    events: list[dict[str, Any]], tmp_path: Path, *, normalizer: Any = None, workers: int = 1, **poll: Any
+    events: list[dict[str, Any]],
+    tmp_path: Path,
+    *,
+    normalizer: Any = None,
+    workers: int = 1,
+    source: FakeSource | None = None,
+    **poll: Any,
 ) -> tuple[Pipeline, FakeSource, ListSink, MemoryCheckpointStore]:
-    source = FakeSource(events)
+    source = source or FakeSource(events)
     sink = ListSink()
     store = MemoryCheckpointStore()
     settings = PollSettings(**{"overlap": 100, "max_slice": 1000, "slice_events": 100, **poll})
@@ -263,9 +270,10 @@ class SlowSource(FakeSource):
 
 def test_parallel_workers_fetch_ahead_but_deliver_and_commit_in_time_order(tmp_path: Path) -> None:
     events = [ev(i, 1000 + i * 3) for i in range(3000)]  # 9,000 s of events
-    pipeline, _, sink, store = build(events, tmp_path, workers=4, overlap=0, max_slice=300, slice_events=100)
     slow = SlowSource(events)
-    pipeline._client = slow  # type: ignore[assignment]
+    pipeline, _, sink, store = build(
+        events, tmp_path, workers=4, source=slow, overlap=0, max_slice=300, slice_events=100
+    )
     checkpoint = pipeline.catch_up(STREAM, pipeline.start_checkpoint(STREAM, 1000), 10_000)
     assert slow.peak > 1  # windows were read concurrently
     assert delivered(sink) == [e["id"] for e in events]  # and published strictly in time order

@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 
 from connector.catalogue import EVENT_TYPES
 from connector.checkpoint.memory import MemoryCheckpointStore
+from connector.collect import Stream
 from connector.config import PollSettings
 from connector.deadletter.file import DeadLetterFile
 from connector.delivery import PublishThenCommit
 from connector.metrics import Metrics
 from connector.models import OutputRecord, Rejection, Window
 from connector.normalize import make_normalizer
-from connector.pipeline import Pipeline, Stream
+from connector.pipeline import Pipeline
 from connector.source.client import AuditQuery
 from connector.source.page import Page
 from tests.unit.ocsf_validation import ocsf_errors
