@@ -47,6 +47,7 @@ class _Envelope(msgspec.Struct, gc=False):
     last_id: Any = None
 
 
+# Shared by the fetch threads: a Decoder's methods are thread-safe since msgspec 0.16.
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 
 
