@@ -279,7 +279,7 @@ class Pipeline:
 
         def rejected(rejections: list[Rejection]) -> None:
             refused.extend(rejections)
-            whole = first_copies(collected.bodies)
+            whole = first_copies(collected.bodies, lenient=[])
             self._write_dead_letters(
                 [(stream.name, r.reason, r.detail, whole.get(r.record.key, r.record.key)) for r in rejections]
             )
@@ -317,10 +317,20 @@ class Pipeline:
         failed: list[tuple[EventRef, str]] = []
         events = collected.events
         ids = [e.id for e in events]
-        outcomes, drift = self._batches.normalized(ids, collected.bodies, collected.normalized)
+        result = self._batches.normalized(ids, collected.bodies, collected.normalized)
         if self._drift is not None:
-            self._drift.record(drift)
-        for event, outcome in zip(events, outcomes, strict=True):
+            self._drift.record(result.drift)
+        if result.lenient:
+            log.warning(
+                "stream %s: the API sent JSON that is not strict UTF-8 in %d page(s) of [%s, %s) (%s); "
+                "read leniently",
+                stream.name,
+                len(result.lenient),
+                _iso(collected.window.start),
+                _iso(collected.window.end),
+                result.lenient[0],
+            )
+        for event, outcome in zip(events, result.outcomes, strict=True):
             if isinstance(outcome, str):
                 failed.append((event, outcome))
                 continue
@@ -328,7 +338,7 @@ class Pipeline:
             records.append(OutputRecord(event.id, value, str(event.type), event.effective_at, class_uid))
         if not failed:
             return records, []
-        whole = pick_events(collected.bodies, [event.id for event, _ in failed])
+        whole = pick_events(collected.bodies, [event.id for event, _ in failed], lenient=[])
         dead = [
             (stream.name, "normalize_error", error, event)
             for (_, error), event in zip(failed, whole, strict=True)

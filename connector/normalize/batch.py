@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from typing import NamedTuple
 
 from connector.drift import Finding, find_drift
 from connector.gc_tuning import tune_gc
@@ -34,8 +35,17 @@ log = logging.getLogger(__name__)
 Outcome = tuple[bytes, int | None] | str
 """``(encoded document, OCSF class_uid)``, or why the event could not be normalized."""
 
-Normalized = tuple[list[Outcome], list[Finding]]
-"""A slice's outcomes, one per event in order, and the schema drift among its events."""
+
+class Normalized(NamedTuple):
+    """What normalizing a slice gave, wherever it ran."""
+
+    outcomes: list[Outcome]
+    """One per event, in order."""
+    drift: list[Finding]
+    """The schema drift among the events."""
+    lenient: list[str]
+    """Why each page body read leniently was not strict JSON (for the main process to log)."""
+
 
 MIN_CHILD_BATCH = 500
 """Slices smaller than this are normalized in the main process."""
@@ -56,8 +66,9 @@ def normalize_all(normalizer: Normalizer, events: Sequence[Event]) -> list[Outco
 
 def normalize_pages(normalizer: Normalizer, bodies: Sequence[bytes], ids: Sequence[str]) -> Normalized:
     """Decode ``bodies``, normalize the events ``ids`` names in that order, and look for drift."""
-    events = pick_events(bodies, ids)
-    return normalize_all(normalizer, events), find_drift(events)
+    lenient: list[str] = []
+    events = pick_events(bodies, ids, lenient=lenient)
+    return Normalized(normalize_all(normalizer, events), find_drift(events), lenient)
 
 
 class Batches:
@@ -105,10 +116,12 @@ class Batches:
         """The outcomes and drift for the events ``ids`` names: the child's, or computed here."""
         if pending is not None:
             try:
-                outcomes, drift = pending.result()
-                if len(outcomes) == len(ids):
-                    return outcomes, drift
-                log.error("a normalizer process returned %d records for %d events", len(outcomes), len(ids))
+                result = pending.result()
+                if len(result.outcomes) == len(ids):
+                    return result
+                log.error(
+                    "a normalizer process returned %d records for %d events", len(result.outcomes), len(ids)
+                )
             except Exception as exc:
                 log.error(
                     "the normalizer process failed (%s); normalizing in the main process from now on", exc

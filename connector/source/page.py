@@ -66,7 +66,7 @@ class Page:
     @property
     def events(self) -> list[Event]:
         """The page's events as plain JSON, decoded from ``body`` again (in order, like ``refs``)."""
-        events: list[Event] = decode_body(self.body, warn=False)["data"]
+        events: list[Event] = decode_body(self.body, lenient=[])["data"]
         return events
 
     @classmethod
@@ -111,7 +111,8 @@ def parse_page(body: bytes, server_time: float | None, request_id: str | None) -
 
 
 def _whole(body: bytes) -> _Envelope:
-    doc = decode_body(body)
+    # Silent: whoever decodes the events to map them reports a lenient reading (first_copies).
+    doc = decode_body(body, lenient=[])
     if not isinstance(doc, dict):
         raise ValueError("the body is not a JSON object")
     data = doc.get("data")
@@ -123,8 +124,11 @@ def _whole(body: bytes) -> _Envelope:
     return _Envelope(data=refs, has_more=doc.get("has_more"), last_id=doc.get("last_id"))
 
 
-def decode_body(body: bytes, *, warn: bool = True) -> Any:
+def decode_body(body: bytes, *, lenient: list[str] | None = None) -> Any:
     """The JSON value of ``body``: strict, or else lenient (see ``_lenient_json``).
+
+    A lenient reading is logged as a warning, or, given ``lenient``, noted there (why
+    the strict reading failed) for the caller to report.
 
     Raises:
         ValueError: the body is not JSON even leniently (for example, it was truncated).
@@ -132,10 +136,15 @@ def decode_body(body: bytes, *, warn: bool = True) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        return _lenient_json(body, exc, warn=warn)
+        doc = _lenient_json(body, exc)
+        if lenient is None:
+            log.warning("the API sent JSON that is not strict UTF-8 (%s); read it leniently", exc)
+        else:
+            lenient.append(str(exc))
+        return doc
 
 
-def _lenient_json(body: bytes, strict_error: Exception, *, warn: bool) -> Any:
+def _lenient_json(body: bytes, strict_error: Exception) -> Any:
     """Second chance for a complete body that is not strict UTF-8 JSON.
 
     A lone surrogate escape (valid JSON text, invalid Unicode) or a stray invalid
@@ -148,27 +157,27 @@ def _lenient_json(body: bytes, strict_error: Exception, *, warn: bool) -> Any:
         doc = json.loads(body.decode("utf-8", errors="replace"), parse_constant=str)
     except (ValueError, RecursionError):
         raise ValueError(f"invalid JSON ({len(body)} bytes): {strict_error}") from strict_error
-    if warn:
-        log.warning("the API sent JSON that is not strict UTF-8 (%s); read it leniently", strict_error)
     return doc
 
 
-def pick_events(bodies: Iterable[bytes], ids: Iterable[str]) -> list[Event]:
+def pick_events(
+    bodies: Iterable[bytes], ids: Iterable[str], *, lenient: list[str] | None = None
+) -> list[Event]:
     """The events ``ids`` names, in that order, decoded from ``bodies``: the first copy of each id.
 
     The pipeline keeps the first copy of an id it reads; the page bodies it read are
     all it hands on, to a normalizer process or to this function in its own process.
-    Raises ``KeyError`` for an id no body holds.
+    ``lenient`` is as for ``decode_body``. Raises ``KeyError`` for an id no body holds.
     """
-    first = first_copies(bodies)
+    first = first_copies(bodies, lenient=lenient)
     return [first[event_id] for event_id in ids]
 
 
-def first_copies(bodies: Iterable[bytes]) -> dict[str, Event]:
+def first_copies(bodies: Iterable[bytes], *, lenient: list[str] | None = None) -> dict[str, Event]:
     """Every usable event of ``bodies`` by id, the first copy of each (as the pipeline keeps it)."""
     first: dict[str, Event] = {}
     for body in bodies:
-        for event in decode_body(body, warn=False)["data"]:  # parse_page checked the envelope
+        for event in decode_body(body, lenient=lenient)["data"]:  # parse_page checked the envelope
             if is_valid_event(event):
                 first.setdefault(event["id"], event)
     return first

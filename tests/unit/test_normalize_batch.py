@@ -28,8 +28,13 @@ def _ids(events: list[dict[str, Any]]) -> list[str]:
     return [e["id"] for e in events]
 
 
-def _expected(normalizer: Any, events: list[dict[str, Any]]) -> Normalized:
-    return normalize_all(normalizer, events), find_drift(events)
+def _expected(normalizer: Any, events: list[dict[str, Any]], lenient: int = 0) -> tuple[Any, ...]:
+    """The outcomes and drift, and how many page bodies were read leniently."""
+    return normalize_all(normalizer, events), find_drift(events), lenient
+
+
+def _seen(result: Normalized) -> tuple[Any, ...]:
+    return result.outcomes, result.drift, len(result.lenient)
 
 
 def _bodies(events: list[dict[str, Any]], per_page: int = 100) -> list[bytes]:
@@ -52,7 +57,7 @@ def test_a_child_process_returns_exactly_what_the_main_process_would(fmt: str) -
         bodies = _bodies(events)
         pending = batches.submit(_ids(events), bodies)
         assert pending is not None, "a slice this large goes to the child"
-        assert batches.normalized(_ids(events), bodies, pending) == _expected(normalizer, events)
+        assert _seen(batches.normalized(_ids(events), bodies, pending)) == _expected(normalizer, events)
     finally:
         batches.close()
 
@@ -64,7 +69,7 @@ def test_small_slices_stay_in_the_main_process() -> None:
         events = _events(MIN_CHILD_BATCH - 1)
         bodies = _bodies(events)
         assert batches.submit(_ids(events), bodies) is None
-        assert batches.normalized(_ids(events), bodies, None) == _expected(normalizer, events)
+        assert _seen(batches.normalized(_ids(events), bodies, None)) == _expected(normalizer, events)
     finally:
         batches.close()
 
@@ -89,7 +94,9 @@ def test_the_child_picks_the_events_the_pipeline_kept_from_odd_pages() -> None:
     try:
         pending = batches.submit(_ids(wanted), bodies)
         assert pending is not None
-        assert batches.normalized(_ids(wanted), bodies, pending) == _expected(normalizer, wanted)
+        result = batches.normalized(_ids(wanted), bodies, pending)
+        assert _seen(result) == _expected(normalizer, wanted, lenient=1), "and says one page was lenient"
+        assert "utf-8" in result.lenient[0].lower()
     finally:
         batches.close()
 
@@ -103,7 +110,7 @@ def test_the_child_reports_the_schema_drift_of_its_events() -> None:
     try:
         pending = batches.submit(_ids(events), bodies)
         assert pending is not None
-        _, drift = batches.normalized(_ids(events), bodies, pending)
+        drift = batches.normalized(_ids(events), bodies, pending).drift
         assert ("type", "brand.new_type", "brand.new_type") in drift
     finally:
         batches.close()
@@ -123,7 +130,7 @@ def test_a_killed_child_means_the_slice_is_normalized_here_not_lost() -> None:
         for pid in list(batches._pool._processes):  # type: ignore[union-attr]
             os.kill(pid, signal.SIGKILL)
         pending = batches.submit(ids, bodies)
-        assert batches.normalized(ids, bodies, pending) == _expected(normalizer, events)
+        assert _seen(batches.normalized(ids, bodies, pending)) == _expected(normalizer, events)
         assert batches.submit(ids, bodies) is None, "a broken pool is not used again"
     finally:
         batches.close()
