@@ -83,10 +83,6 @@ class SchemaDrift:
         self.seen = load_drift(path)
         self._labels: set[str] = set(list(self.seen["types"])[:MAX_LABELS])
 
-    def observe(self, events: Iterable[Event]) -> None:
-        """Check a batch of events."""
-        self.record(find_drift(events))
-
     def record(self, findings: Iterable[Finding]) -> None:
         """Count what ``find_drift`` found; log and remember what is new."""
         new: list[tuple[str, str]] = []

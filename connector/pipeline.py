@@ -72,14 +72,13 @@ class Pipeline:
         self._metrics = metrics
         self._stop = stop
         self._overlap = int(poll.overlap)
-        # A slice is abandoned and split when it holds this many new events.
         self._collector = Collector(
             client=client,
             batches=self._batches,
             metrics=metrics,
             health=self._health,
             stop=stop,
-            slice_cap=poll.slice_events * 2,
+            slice_cap=poll.slice_events * 2,  # a slice is abandoned and split past this many new events
         )
         self._slicer = Slicer(poll, workers=workers)
 
